@@ -1,0 +1,16 @@
+"""Image classification for the tutorial: the code that runs inside the software container.
+
+The stage notebooks import only this package. It never calls datalad: driving datalad from
+outside is the job of the sibling package ``pipeline``.
+
+Modules, in the order the stages use them:
+    dataset   list images and labels, write the train/test CSVs
+    images    decode images (in CSV order) into RGB arrays
+    features  turn pixels into feature vectors
+    modeling  build, train, save and load classifiers
+    metrics   accuracy and the richer metrics file
+    plots     the figures the notebooks show
+    runtime   where a notebook ran (container, Python, package versions)
+"""
+
+__all__ = ["dataset", "images", "features", "modeling", "metrics", "plots", "runtime"]

@@ -1,0 +1,75 @@
+"""Decode images into RGB arrays, in the order they are listed.
+
+The handbook's ``skimage.io.imread_collection`` natural-sorts the file names it is given, while
+the labels stay in CSV order: images and labels line up only by luck of folder order. Here each
+image is decoded in exactly the order of the list, so row ``i`` of the pixels always belongs to
+row ``i`` of the CSV.
+
+Pillow decodes (it reads JPEG at a reduced scale straight from the DCT when the image is much
+larger than needed) and converts grayscale, CMYK and palette images to RGB. Pixels stay uint8:
+a third of the memory of float32, an eighth of the handbook's float64.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+
+@dataclass
+class LoadedImages:
+    """Pixels of the images that could be read, and which rows of the list they are."""
+
+    pixels: np.ndarray  # (n, size, size, 3) uint8
+    kept: np.ndarray  # indices into the list that was loaded
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+class MissingContentError(FileNotFoundError):
+    """An annexed image whose content is not in this clone."""
+
+
+def load_image(path: str | Path, size: int) -> np.ndarray:
+    """One image as a (size, size, 3) uint8 RGB array, squashed to a square as the handbook does."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise MissingContentError(
+            f"{path}: the file's content is not in this clone. Fetch it with "
+            f"`datalad get {path.parent}` or declare it as an --input of the run."
+        )
+    with Image.open(path) as image:
+        image.draft("RGB", (size, size))  # JPEG only: decode at the smallest scale >= size
+        rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+        return np.asarray(rgb, dtype=np.uint8)
+
+
+def load_images(
+    paths: Sequence[str | Path], size: int, progress_every: int = 500
+) -> LoadedImages:
+    """Decode ``paths`` in order; unreadable images are skipped and reported, never fatal.
+
+    Progress goes to the process's own stderr (the terminal of ``datalad run``), not into the
+    notebook, so executed notebooks do not change with timing.
+    """
+    pixels = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    kept: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    started = time.perf_counter()
+    for index, path in enumerate(paths):
+        try:
+            pixels[len(kept)] = load_image(path, size)
+            kept.append(index)
+        except MissingContentError:
+            raise
+        except (UnidentifiedImageError, OSError, ValueError) as error:
+            skipped.append((str(path), f"{type(error).__name__}: {error}"))
+        done = index + 1
+        if progress_every and (done % progress_every == 0 or done == len(paths)):
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            print(f"loaded {done}/{len(paths)} images ({rate:.0f}/s)", file=sys.__stderr__, flush=True)
+    return LoadedImages(pixels[: len(kept)], np.asarray(kept, dtype=np.int64), skipped)
