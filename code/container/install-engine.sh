@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Make sure a container engine is there. On Debian or Ubuntu as root, install podman (with runc,
+# which code/container/containers.conf selects, and debootstrap for registry-less base images);
+# elsewhere say how to get one. CONTAINER=none skips this: the stages then run in .venv.
+set -euo pipefail
+[ "${CONTAINER:-software}" = none ] && exit 0
+if [ -n "${CONTAINER_ENGINE:-}" ]; then command -v "$CONTAINER_ENGINE" >/dev/null && exit 0; fi
+if command -v podman >/dev/null; then
+  missing=()
+  command -v runc >/dev/null || missing+=(runc)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing ${missing[*]} for podman (apt-get)"
+    apt-get install -y -qq "${missing[@]}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
+  fi
+  exit 0
+fi
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then exit 0; fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "No container engine found: installing podman, runc and debootstrap (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+  podman --version
+  exit 0
+fi
+cat >&2 <<'MSG'
+No container engine found. Install one, then run make again:
+  Debian/Ubuntu:  sudo apt-get install podman runc
+  Fedora:         sudo dnf install podman
+  macOS/Windows:  Podman Desktop or Docker Desktop
+Or run every stage in the project's .venv instead of a container: make tutorial CONTAINER=none
+MSG
+exit 1
