@@ -1,0 +1,82 @@
+"""``python -m pipeline``: the commands behind the Makefile's targets."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import commands, container, engine, inputdata, stages
+
+
+def find_root(start: Path | None = None) -> Path:
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".datalad" / "config").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    raise SystemExit("error: run this inside the tutorial dataset (a folder with .datalad/ and notebooks/).")
+
+
+def cmd_data(args: argparse.Namespace) -> None:
+    inputdata.install(args.root)
+
+
+def cmd_container(args: argparse.Namespace) -> None:
+    if args.action in ("build", "setup"):
+        container.build(args.root, base=args.base)
+    if args.action in ("register", "setup"):
+        container.register(args.root)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    for stage in args.stages:
+        stages.run(args.root, stage, overrides=args.parameters, container=args.container,
+                   dry_run=args.dry_run)
+
+
+def cmd_pipeline(args: argparse.Namespace) -> None:
+    """All three stages in order, then the accuracy."""
+    for stage in stages.STAGES:
+        stages.run(args.root, stage, container=args.container)
+    accuracy = json.loads((args.root / "accuracy.json").read_text())["accuracy"]
+    print(f"\naccuracy: {accuracy:.4f}  (accuracy.json; executed notebooks in {stages.EXECUTED_DIR}/)")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = main.add_subparsers(dest="command", required=True)
+    container_default = os.environ.get("CONTAINER") or stages.CONTAINER
+    container_help = "container to run in, or 'none' for this machine's .venv (default: $CONTAINER or software)"
+
+    data = sub.add_parser("data", help="create the input dataset (download-url --archive) and clone it into data/raw")
+    data.set_defaults(func=cmd_data)
+
+    image = sub.add_parser("container", help="build and/or register the software container")
+    image.add_argument("action", choices=["build", "register", "setup"], help="setup = build then register")
+    image.add_argument("--base", default=os.environ.get("BASE"), help="base image (default: official python:3.11-slim, else a debootstrapped Debian)")
+    image.set_defaults(func=cmd_container)
+
+    run = sub.add_parser("run", help="run stages through datalad, printing each datalad command")
+    run.add_argument("stages", nargs="+", choices=stages.STAGES)
+    run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"), help="one-off papermill override, recorded in the run command")
+    run.add_argument("--container", default=container_default, help=container_help)
+    run.add_argument("--dry-run", action="store_true", help="print the datalad command, run nothing")
+    run.set_defaults(func=cmd_run)
+
+    pipeline = sub.add_parser("pipeline", help="prepare, train and evaluate, then print the accuracy")
+    pipeline.add_argument("--container", default=container_default, help=container_help)
+    pipeline.set_defaults(func=cmd_pipeline)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    args.root = find_root()
+    try:
+        args.func(args)
+    except (stages.StageError, commands.CommandFailed, engine.EngineError) as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,52 @@
+"""Run datalad and git the way a reader would type them: each command is printed, then run.
+
+Commands run from the venv this code runs in (datalad, git-annex), so they work whether or not
+the user activated it.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+
+class CommandFailed(RuntimeError):
+    """A printed command exited non-zero; its own output has already been shown."""
+
+    def __init__(self, args: list[str], returncode: int, hint: str = ""):
+        self.args_ = args
+        self.returncode = returncode
+        message = f"`{shlex.join(args)}` failed (exit code {returncode})."
+        super().__init__(f"{message} {hint}".strip())
+
+
+def tool_env() -> dict[str, str]:
+    """os.environ with this venv's bin first on PATH (git-annex must be found by every git call)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def show(args: list[str], cwd: str | Path | None = None) -> None:
+    where = f"(in {cwd}) " if cwd and Path(cwd).resolve() != Path.cwd() else ""
+    print(f"\n{where}$ {shlex.join(args)}", flush=True)
+
+
+def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: bool = False,
+        **kwargs) -> subprocess.CompletedProcess:
+    """Print and run a command; raise :class:`CommandFailed` with ``hint`` when it fails."""
+    if not quiet:
+        show(args, cwd)
+    result = subprocess.run(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL, **kwargs)
+    if result.returncode != 0:
+        raise CommandFailed(args, result.returncode, hint)
+    return result
+
+
+def output(args: list[str], cwd: str | Path | None = None) -> str:
+    """Run a query quietly and return its stdout ('' when it fails)."""
+    result = subprocess.run(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""

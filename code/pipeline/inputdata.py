@@ -1,0 +1,86 @@
+"""The input data: a standalone DataLad dataset of the Imagenette archive, cloned into data/raw.
+
+As in the handbook, the archive is registered with ``datalad download-url --archive`` in a
+dataset of its own, and the analysis dataset installs that dataset as its subdataset data/raw
+(``datalad clone -d .``). One input dataset can serve many analysis clones: point
+``IMAGENETTE_DATASET`` at a shared folder (a workshop downloads once).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from . import commands
+
+OFFICIAL_URL = "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz"
+SUBDATASET = "data/raw"
+
+
+def archive_url() -> str:
+    """``$IMAGENETTE_URL``, or the official archive. A local file may be given as a plain path."""
+    url = os.environ.get("IMAGENETTE_URL") or OFFICIAL_URL
+    if "://" not in url:
+        url = Path(url).expanduser().resolve().as_uri()
+    return url
+
+
+def input_dataset_location(analysis: Path) -> Path:
+    """``$IMAGENETTE_DATASET``, or a sibling folder ``imagenette`` beside the analysis dataset."""
+    configured = os.environ.get("IMAGENETTE_DATASET")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return analysis.resolve().parent / "imagenette"
+
+
+def download_failed_hint(url: str) -> str:
+    return (
+        f"Could not download {url}. Without internet access, fetch imagenette2-160.tgz on "
+        "another machine, copy it here and point to it: "
+        "`IMAGENETTE_URL=file:///absolute/path/imagenette2-160.tgz make data`. To share one "
+        "download between several clones, set IMAGENETTE_DATASET to the same folder in each."
+    )
+
+
+def create_input_dataset(location: Path, url: str) -> None:
+    """Create the standalone input dataset and register the archive's files in it.
+
+    A failed download removes the half-made dataset again, so the next attempt starts clean.
+    """
+    commands.run(["datalad", "create", str(location)])
+    try:
+        commands.run(
+            ["datalad", "download-url", "--archive", "--message", "Download Imagenette dataset", url],
+            cwd=location, hint=download_failed_hint(url),
+        )
+    except commands.CommandFailed:
+        _remove_dataset(location)
+        raise
+
+
+def _remove_dataset(location: Path) -> None:
+    # Annexed files are read-only: make them writable so the folder can go.
+    for folder, dirs, _ in os.walk(location):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o755)
+    shutil.rmtree(location, ignore_errors=True)
+
+
+def is_installed(analysis: Path) -> bool:
+    return (analysis / SUBDATASET / ".datalad").is_dir()
+
+
+def install(analysis: Path) -> Path:
+    """Make sure data/raw is installed; create the input dataset first when it does not exist."""
+    analysis = analysis.resolve()
+    if is_installed(analysis):
+        print(f"{SUBDATASET} is installed already.")
+        return analysis / SUBDATASET
+    location = input_dataset_location(analysis)
+    if not (location / ".datalad").is_dir():
+        create_input_dataset(location, archive_url())
+    else:
+        print(f"Using the input dataset that exists at {location}.")
+    source = os.path.relpath(location, analysis) if location.parent == analysis.parent else str(location)
+    commands.run(["datalad", "clone", "-d", ".", source, SUBDATASET], cwd=analysis)
+    return analysis / SUBDATASET

@@ -1,0 +1,174 @@
+"""The three stages as ``datalad containers-run`` (or ``datalad run``) calls of papermill.
+
+A stage is a notebook (notebooks/NAME.ipynb), its committed parameters (params/NAME.yaml,
+passed with papermill's ``-f``) and the executed copy papermill writes (executed/NAME.ipynb).
+Everything a stage reads is an ``--input`` and everything it writes an ``--output`` of the run
+record, so ``datalad rerun`` fetches, unlocks and recomputes exactly those files.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import commands
+
+STAGES = ("prepare", "train", "evaluate")
+CONTAINER = "software"
+EXECUTED_DIR = "executed"
+
+
+class StageError(ValueError):
+    """A stage cannot run as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """One stage with its parameters resolved: everything needed to build the datalad call."""
+
+    stage: str
+    params: dict  # params file merged with the overrides
+    overrides: tuple[tuple[str, str], ...]  # (name, value) as typed, for papermill's -p
+    raw_dir: str  # from params/prepare.yaml: where the category folders are
+    categories: tuple[str, ...]
+    splits: dict  # role ("train"/"test") -> Imagenette split folder
+
+    @property
+    def notebook(self) -> str:
+        return f"notebooks/{self.stage}.ipynb"
+
+    @property
+    def params_file(self) -> str:
+        return f"params/{self.stage}.yaml"
+
+    @property
+    def executed(self) -> str:
+        return f"{EXECUTED_DIR}/{self.stage}.ipynb"
+
+    def image_folders(self, *roles: str) -> list[str]:
+        return [f"{self.raw_dir}/{self.splits[role]}/{folder}" for role in roles
+                for folder in self.categories]
+
+    def inputs(self) -> list[str]:
+        p = self.params
+        data = {
+            "prepare": self.image_folders("train", "test"),
+            "train": [p.get("train_csv", "data/train.csv"), *self.image_folders("train")],
+            "evaluate": [p.get("test_csv", "data/test.csv"), p.get("model_file", "model.joblib"),
+                         *self.image_folders("test")],
+        }[self.stage]
+        return [self.params_file, self.notebook, *data]
+
+    def outputs(self) -> list[str]:
+        p = self.params
+        results = {
+            "prepare": [p.get("train_csv", "data/train.csv"), p.get("test_csv", "data/test.csv")],
+            "train": [p.get("model_file", "model.joblib")],
+            "evaluate": [p.get("accuracy_file", "accuracy.json"), p.get("metrics_file", "metrics.json")],
+        }[self.stage]
+        return [*results, self.executed]
+
+    def message(self) -> str:
+        p = self.params
+        if self.stage == "prepare":
+            labels = ", ".join(str(label) for label in p.get("categories", {}).values())
+            return f"Prepare train and test tables for {labels}"
+        if self.stage == "train":
+            knob = (f"max_iter={p.get('max_iter')}" if p.get("classifier") == "sgd"
+                    else f"n_estimators={p.get('n_estimators')}")
+            return f"Train {p.get('classifier')} classifier ({knob}, random_state={p.get('random_state')})"
+        return f"Evaluate {p.get('model_file', 'model.joblib')} on {p.get('test_csv', 'data/test.csv')}"
+
+    def papermill_command(self) -> str:
+        args = ["papermill", self.notebook, self.executed, "-f", self.params_file, "-k", "python3"]
+        for name, value in self.overrides:
+            args += ["-p", name, value]
+        return shlex.join(args)
+
+    def datalad_command(self, container: str = CONTAINER) -> list[str]:
+        if container == "none":
+            args = ["datalad", "run"]
+        else:
+            args = ["datalad", "containers-run", "-n", container]
+        args += ["-m", self.message()]
+        for path in self.inputs():
+            args += ["--input", path]
+        for path in self.outputs():
+            args += ["--output", path]
+        return args + [self.papermill_command()]
+
+
+def read_params(root: Path, stage: str) -> dict:
+    path = root / "params" / f"{stage}.yaml"
+    if not path.exists():
+        raise StageError(f"{path} is missing; restore it with `git checkout -- params/{stage}.yaml`.")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def check_parameters(root: Path, stage: str, given: dict) -> None:
+    """Refuse names the notebook does not declare, and values of the wrong type, before running."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(root / "notebooks" / f"{stage}.ipynb"))
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise StageError(
+            f"Unknown parameter(s) {', '.join(unknown)} for stage {stage}. "
+            f"Its parameters are: {', '.join(declared)}."
+        )
+    numbers = {"int": int, "float": (int, float)}
+    for name, value in given.items():
+        expected = declared[name].get("inferred_type_name")
+        if expected in numbers and (isinstance(value, bool) or not isinstance(value, numbers[expected])):
+            raise StageError(f"Parameter {name} of stage {stage} must be a number ({expected}), not {value!r}.")
+
+
+def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = ()) -> StageRun:
+    """Resolve a stage's parameters (params file, then ``-p`` overrides) and check them."""
+    if stage not in STAGES:
+        raise StageError(f"Unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
+    params = read_params(root, stage)
+    # papermill reads -p values the way YAML reads scalars: 100 is a number, sgd a string.
+    params.update({name: yaml.safe_load(value) for name, value in overrides})
+    check_parameters(root, stage, params)
+    prepare = params if stage == "prepare" else read_params(root, "prepare")
+    return StageRun(
+        stage=stage, params=params, overrides=tuple(overrides),
+        raw_dir=prepare.get("raw_dir", "data/raw/imagenette2-160"),
+        categories=tuple(prepare.get("categories", {})),
+        splits={"train": prepare.get("train_split", "train"), "test": prepare.get("test_split", "val")},
+    )
+
+
+def unsaved_changes(root: Path) -> list[str]:
+    status = commands.output(["git", "status", "--porcelain", "--untracked-files=normal"], cwd=root)
+    return [line[3:] for line in status.splitlines() if line.strip()]
+
+
+def require_clean(root: Path) -> None:
+    changed = unsaved_changes(root)
+    if changed:
+        raise StageError(
+            "The dataset has unsaved changes, and a run must start clean so that its record holds "
+            f"only what the stage changed: {', '.join(changed)}. Save them "
+            "(`datalad save -m 'why' PATH`) or undo them (`git restore PATH`), then run again."
+        )
+
+
+def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container: str = CONTAINER,
+        dry_run: bool = False) -> StageRun:
+    """Run one stage through datalad in the dataset at ``root``, printing the command first."""
+    planned = plan(root, stage, overrides)
+    command = planned.datalad_command(container)
+    if dry_run:
+        commands.show(command)
+        return planned
+    require_clean(root)
+    if container == "none":
+        print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the software "
+              "container; the run record then names no image.")
+    (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
+    commands.run(command, cwd=root, hint=f"The executed notebook {planned.executed} shows the failing cell.")
+    return planned
