@@ -1,0 +1,44 @@
+# The tutorial's commands. `make` alone lists them; each target's `##` comment is its help.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# `software` runs every stage in the container; `none` in .venv (no engine needed).
+CONTAINER ?= software
+export CONTAINER
+PIPELINE := $(BIN)/python -m pipeline
+
+.PHONY: help setup engine data container stages tutorial test
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure a container engine is there
+
+$(VENV)/.installed: requirements.txt code/container/requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	@# code/ on the venv's path: `python -m pipeline` and JupyterLab's kernel find the packages.
+	echo "$(CURDIR)/code" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tutorial-code.pth"
+	touch $@
+
+engine: ## install podman where it is missing (Debian as root) or say how to get an engine
+	@code/container/install-engine.sh
+
+data: $(VENV)/.installed ## create the input dataset from IMAGENETTE_URL and clone it into data/raw
+	$(PIPELINE) data
+
+container: setup ## build the software image and register it in the dataset (containers-add)
+	@if [ "$(CONTAINER)" = none ]; then echo "CONTAINER=none: stages run in $(VENV), no image to build."; \
+	else $(PIPELINE) container setup; fi
+
+stages: $(VENV)/.installed ## run prepare, train and evaluate through datalad and print the accuracy
+	$(PIPELINE) pipeline
+
+tutorial: setup data container ## everything: environment, input data, container, then the stages
+	$(PIPELINE) pipeline
+
+test: setup ## set up, then run the test suite
+	$(BIN)/python -m pytest tests
