@@ -7,6 +7,7 @@ record, so ``datalad rerun`` fetches, unlocks and recomputes exactly those files
 """
 from __future__ import annotations
 
+import ast
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,11 +119,14 @@ def check_parameters(root: Path, stage: str, given: dict) -> None:
             f"Unknown parameter(s) {', '.join(unknown)} for stage {stage}. "
             f"Its parameters are: {', '.join(declared)}."
         )
-    numbers = {"int": int, "float": (int, float)}
     for name, value in given.items():
-        expected = declared[name].get("inferred_type_name")
-        if expected in numbers and (isinstance(value, bool) or not isinstance(value, numbers[expected])):
-            raise StageError(f"Parameter {name} of stage {stage} must be a number ({expected}), not {value!r}.")
+        default = ast.literal_eval(declared[name]["default"])
+        expected = (int, float) if isinstance(default, float) else type(default)
+        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
+            raise StageError(
+                f"Parameter {name} of stage {stage} must be of type {type(default).__name__} "
+                f"(like its default {default!r}), not {value!r}."
+            )
 
 
 def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = ()) -> StageRun:

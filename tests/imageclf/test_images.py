@@ -1,0 +1,82 @@
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage.io import imread_collection
+
+from imageclf import dataset, features, images, modeling
+from imagenette_fixture import COLOURS, GOLF, PARACHUTE, write_tree
+
+
+def save(path, mode, size=(50, 30), colour=(10, 200, 30), fmt="JPEG"):
+    Image.new("RGB", size, colour).convert(mode).save(path, format=fmt)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "CMYK"])
+def test_any_jpeg_becomes_square_rgb(tmp_path, mode):
+    pixels = images.load_image(save(tmp_path / "x.JPEG", mode), 16)
+    assert pixels.shape == (16, 16, 3) and pixels.dtype == np.uint8
+    if mode == "L":  # grey stays grey: all channels equal
+        assert (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()
+    else:
+        assert pixels[..., 1].mean() > 150 > pixels[..., 0].mean()
+
+
+def test_png_named_jpeg_is_read(tmp_path):
+    pixels = images.load_image(save(tmp_path / "x.JPEG", "RGB", fmt="PNG"), 8)
+    assert pixels.shape == (8, 8, 3)
+
+
+def test_unreadable_images_are_skipped_and_reported(tmp_path):
+    good = save(tmp_path / "good.JPEG", "RGB")
+    (tmp_path / "empty.JPEG").write_bytes(b"")
+    (tmp_path / "corrupt.JPEG").write_bytes(b"\xff\xd8\xff not a jpeg")
+    loaded = images.load_images([tmp_path / "empty.JPEG", good, tmp_path / "corrupt.JPEG"], 8)
+    assert loaded.kept.tolist() == [1]
+    assert loaded.pixels.shape == (1, 8, 8, 3)
+    assert [path for path, _ in loaded.skipped] == [str(tmp_path / "empty.JPEG"), str(tmp_path / "corrupt.JPEG")]
+
+
+def test_annexed_file_without_content_names_the_fix(tmp_path):
+    (tmp_path / "missing.JPEG").symlink_to(tmp_path / ".git/annex/objects/xx")
+    with pytest.raises(images.MissingContentError, match="datalad get"):
+        images.load_images([tmp_path / "missing.JPEG"], 8)
+
+
+def test_images_follow_the_table_order_when_folders_are_reversed(tmp_path, monkeypatch):
+    """The handbook's bug, pinned down: with the folder order reversed, imread_collection's own
+    sorting pairs every image with the other class's label; our loader keeps the CSV order."""
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"train": 10, "val": 6})
+    categories = {PARACHUTE: "parachute", GOLF: "golf ball"}  # reversed folder order
+    def table(split):  # the handbook's prepare: one folder after another, in the given order
+        frames = [dataset.list_images("imagenette2-160", split, {folder: label})
+                  for folder, label in categories.items()]
+        return pd.concat(frames, ignore_index=True)
+    train, test = table("train"), table("val")
+    assert train["label"].iloc[0] == "parachute"
+
+    # The handbook's loader reorders the files: its first image is a golf ball (red).
+    handbook_first = imread_collection(train["filename"].tolist())[0]
+    assert handbook_first[..., 0].mean() > handbook_first[..., 2].mean()
+
+    # Ours: row i is the file of row i; a parachute (blue) first.
+    loaded = images.load_images(train["filename"].tolist(), 16)
+    assert loaded.pixels[0][..., 2].mean() > loaded.pixels[0][..., 0].mean()
+    for row, filename in enumerate(train["filename"]):
+        assert (loaded.pixels[row] == images.load_image(filename, 16)).all()
+
+    model = modeling.make_classifier("sgd", max_iter=20, random_state=0)
+    modeling.fit(model, features.raw_pixels(loaded.pixels), train["label"].to_numpy())
+    test_pixels = images.load_images(test["filename"].tolist(), 16).pixels
+    assert model.score(features.raw_pixels(test_pixels), test["label"].to_numpy()) >= 0.9
+    red = np.zeros((1, 16, 16, 3), dtype=np.uint8)
+    red[..., 0] = COLOURS[GOLF][0]
+    assert model.predict(features.raw_pixels(red))[0] == "golf ball"  # class names not swapped
+
+
+def test_raw_pixels_are_float32_in_unit_range():
+    pixels = np.full((2, 4, 4, 3), 255, dtype=np.uint8)
+    flat = features.raw_pixels(pixels)
+    assert flat.shape == (2, 48) and flat.dtype == np.float32 and flat.max() == 1.0

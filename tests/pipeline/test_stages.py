@@ -1,0 +1,68 @@
+import shlex
+import shutil
+
+import pytest
+
+from conftest import REPO
+from pipeline import stages
+
+
+@pytest.fixture
+def root(tmp_path):
+    """The stage definitions need only the notebooks and params files."""
+    for folder in ("notebooks", "params"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_train_record_declares_params_notebook_data_and_outputs(root):
+    planned = stages.plan(root, "train")
+    command = planned.datalad_command()
+    assert command[:4] == ["datalad", "containers-run", "-n", "software"]
+    inputs = [command[i + 1] for i, arg in enumerate(command) if arg == "--input"]
+    outputs = [command[i + 1] for i, arg in enumerate(command) if arg == "--output"]
+    assert inputs[:3] == ["params/train.yaml", "notebooks/train.ipynb", "data/train.csv"]
+    assert "data/raw/imagenette2-160/train/n03445777" in inputs
+    assert "data/raw/imagenette2-160/val/n03445777" not in inputs
+    assert outputs == ["model.joblib", "executed/train.ipynb"]
+    assert command[-1] == ("papermill notebooks/train.ipynb executed/train.ipynb "
+                           "-f params/train.yaml -k python3")
+
+
+def test_overrides_reach_papermill_and_the_message(root):
+    planned = stages.plan(root, "train", [("max_iter", "100"), ("classifier", "sgd")])
+    assert planned.params["max_iter"] == 100
+    assert "max_iter=100" in planned.message()
+    assert shlex.split(planned.papermill_command())[-6:] == ["-p", "max_iter", "100", "-p", "classifier", "sgd"]
+
+
+def test_container_none_uses_plain_datalad_run(root):
+    assert stages.plan(root, "evaluate").datalad_command("none")[:2] == ["datalad", "run"]
+
+
+def test_categories_from_prepare_params_choose_the_input_folders(root):
+    (root / "params/prepare.yaml").write_text(
+        "categories:\n  n01440764: tench\ntrain_split: train\ntest_split: val\n")
+    planned = stages.plan(root, "evaluate")
+    assert [p for p in planned.inputs() if p.startswith("data/raw")] == [
+        "data/raw/imagenette2-160/val/n01440764"]
+
+
+def test_unknown_parameter_is_refused_with_the_known_ones(root):
+    with pytest.raises(stages.StageError, match="max_iters.*classifier"):
+        stages.plan(root, "train", [("max_iters", "100")])
+
+
+def test_wrong_type_is_refused(root):
+    with pytest.raises(stages.StageError, match="max_iter.*int"):
+        stages.plan(root, "train", [("max_iter", "many")])
+
+
+def test_unknown_stage_is_refused(root):
+    with pytest.raises(stages.StageError, match="prepare, train, evaluate"):
+        stages.plan(root, "deploy")
+
+
+@pytest.mark.parametrize("stage", stages.STAGES)
+def test_every_params_file_key_is_a_notebook_parameter(root, stage):
+    stages.plan(root, stage)  # raises StageError on any key the notebook lacks
