@@ -7,9 +7,15 @@ dataset of its own, and the analysis dataset installs that dataset as its subdat
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
+import json
 import os
 import shutil
+import threading
 from pathlib import Path
+from urllib.parse import quote, unquote, urlparse
 
 from . import commands
 
@@ -42,6 +48,48 @@ def download_failed_hint(url: str) -> str:
     )
 
 
+@contextlib.contextmanager
+def served_over_loopback(url: str):
+    """Yield an http:// URL on 127.0.0.1 for a file:// URL; other URLs pass through.
+
+    datalad's download-url knows http(s), ftp and s3 but not file://. Serving the local archive
+    on the loopback interface lets it take exactly the path of the official download.
+    """
+    if not url.startswith("file:"):
+        yield url
+        return
+    path = Path(unquote(urlparse(url).path))
+    if not path.is_file():
+        raise commands.CommandFailed(["datalad", "download-url", url], 1, download_failed_hint(url))
+    handler = functools.partial(_QuietHandler, directory=str(path.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/{quote(path.name)}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # datalad shows its own progress
+        pass
+
+
+def replace_recorded_url(location: Path, served: str, original: str) -> None:
+    """Record the file:// URL the user gave instead of the temporary loopback one."""
+    if served == original:
+        return
+    listing = commands.output(["git", "annex", "whereis", "--all", "--json"], cwd=location)
+    for line in listing.splitlines():
+        entry = json.loads(line)
+        urls = [u for place in entry.get("whereis", []) for u in place.get("urls", [])]
+        if served in urls:
+            commands.run(["git", "annex", "registerurl", entry["key"], original], cwd=location, quiet=True)
+            commands.run(["git", "annex", "unregisterurl", entry["key"], served], cwd=location, quiet=True)
+
+
 def create_input_dataset(location: Path, url: str) -> None:
     """Create the standalone input dataset and register the archive's files in it.
 
@@ -49,11 +97,16 @@ def create_input_dataset(location: Path, url: str) -> None:
     """
     commands.run(["datalad", "create", str(location)])
     try:
-        commands.run(
-            ["datalad", "download-url", "--archive", "--message", "Download Imagenette dataset", url],
-            cwd=location, hint=download_failed_hint(url),
-        )
-    except commands.CommandFailed:
+        with served_over_loopback(url) as fetch_url:
+            if fetch_url != url:
+                print(f"(serving {url} on the loopback interface: download-url has no file:// support)")
+            commands.run(
+                ["datalad", "download-url", "--archive", "--message", "Download Imagenette dataset",
+                 fetch_url],
+                cwd=location, hint=download_failed_hint(url),
+            )
+        replace_recorded_url(location, fetch_url, url)
+    except (commands.CommandFailed, KeyboardInterrupt):
         _remove_dataset(location)
         raise
 
