@@ -11,8 +11,6 @@ a third of the memory of float32, an eighth of the handbook's float64.
 """
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -53,13 +51,12 @@ def load_images(
 ) -> LoadedImages:
     """Decode ``paths`` in order; unreadable images are skipped and reported, never fatal.
 
-    Progress goes to the process's own stderr (the terminal of ``datalad run``), not into the
-    notebook, so executed notebooks do not change with timing.
+    Progress lines carry counts only, no rates: they end up in the executed notebook (and in
+    the terminal through papermill's --log-output), which must not change with timing.
     """
     pixels = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     kept: list[int] = []
     skipped: list[tuple[str, str]] = []
-    started = time.perf_counter()
     for index, path in enumerate(paths):
         try:
             pixels[len(kept)] = load_image(path, size)
@@ -70,6 +67,5 @@ def load_images(
             skipped.append((str(path), f"{type(error).__name__}: {error}"))
         done = index + 1
         if progress_every and (done % progress_every == 0 or done == len(paths)):
-            rate = done / max(time.perf_counter() - started, 1e-9)
-            print(f"loaded {done}/{len(paths)} images ({rate:.0f}/s)", file=sys.__stderr__, flush=True)
+            print(f"loaded {done}/{len(paths)} images", flush=True)
     return LoadedImages(pixels[: len(kept)], np.asarray(kept, dtype=np.int64), skipped)

@@ -12,7 +12,7 @@ from .images import load_image
 def sample_grid(frame: pd.DataFrame, per_class: int = 6, seed: int = 0, size: int = 96) -> Figure:
     """A row of randomly chosen (seeded) images for each label."""
     labels = sorted(frame["label"].unique())
-    fig, axes = plt.subplots(len(labels), per_class, figsize=(1.6 * per_class, 1.8 * len(labels)),
+    fig, axes = plt.subplots(len(labels), per_class, figsize=(1.6 * per_class, 2.0 * len(labels)),
                              squeeze=False)
     rng = np.random.default_rng(seed)
     for row, label in zip(axes, labels):
@@ -66,7 +66,7 @@ def misclassified(frame: pd.DataFrame, predicted: np.ndarray, limit: int = 12,
     wrong = np.flatnonzero(frame["label"].to_numpy() != predicted)[:limit]
     columns = 6
     rows = max(1, -(-len(wrong) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2.0 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2.4 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, wrong):

@@ -14,8 +14,9 @@ PACKAGES = ("numpy", "pandas", "scikit-learn", "scikit-image", "pillow", "matplo
 
 
 def in_container() -> bool:
-    """True inside a podman or docker container (the engines leave these marker files)."""
-    return Path("/run/.containerenv").exists() or Path("/.dockerenv").exists()
+    """True inside a podman, docker or Apptainer container (each leaves its own marker)."""
+    return (Path("/run/.containerenv").exists() or Path("/.dockerenv").exists()
+            or "APPTAINER_CONTAINER" in os.environ or "SINGULARITY_CONTAINER" in os.environ)
 
 
 def describe() -> dict:

@@ -83,7 +83,9 @@ class StageRun:
         return f"Evaluate {p.get('model_file', 'model.joblib')} on {p.get('test_csv', 'data/test.csv')}"
 
     def papermill_command(self) -> str:
-        args = ["papermill", self.notebook, self.executed, "-f", self.params_file, "-k", "python3"]
+        # --log-output echoes the cells' output (progress, accuracy) to the terminal as they run.
+        args = ["papermill", self.notebook, self.executed, "-f", self.params_file, "-k", "python3",
+                "--log-output"]
         for name, value in self.overrides:
             args += ["-p", name, value]
         return shlex.join(args)

@@ -1,0 +1,24 @@
+"""Fixtures for the container tests: one clone with the image built and registered, and fresh
+datalad clones of it (which fetch the annexed image from it, as a user's clone would)."""
+import shutil
+import sys
+
+import pytest
+
+from conftest import clone_repository, require, sh
+
+
+@pytest.fixture(scope="session")
+def registered_dataset(tmp_path_factory):
+    require(bool(shutil.which("podman") or shutil.which("docker")), "a container engine (podman or docker)")
+    clone = clone_repository(tmp_path_factory.mktemp("registered") / "ds")
+    sh([sys.executable, "-m", "pipeline", "container", "setup"], clone)
+    return clone
+
+
+@pytest.fixture
+def container_clone(tmp_path, registered_dataset, small_input_dataset):
+    clone = tmp_path / "ds"
+    sh(["datalad", "clone", str(registered_dataset), str(clone)], tmp_path)
+    sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(small_input_dataset))
+    return clone

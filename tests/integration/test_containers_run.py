@@ -1,0 +1,65 @@
+"""Every stage inside the software container through datalad containers-run."""
+import json
+import os
+import sys
+
+import nbformat
+
+from conftest import git, sh
+from run_records import output_hashes, run_commits, run_record
+
+IMAGE_DIR = ".datalad/environments/software/image"
+RESULTS = ["data/train.csv", "data/test.csv", "model.joblib", "accuracy.json", "metrics.json"]
+
+
+def test_registration_is_portable(registered_dataset):
+    config = git(registered_dataset, "config", "-f", ".datalad/config", "--get-regexp", "datalad.containers.software")
+    assert f"datalad.containers.software.image {IMAGE_DIR}" in config
+    assert "python3 code/pipeline/engine.py run {img} {cmd}" in config
+    assert str(registered_dataset) not in config and "/usr/" not in config
+    manifest = registered_dataset / IMAGE_DIR / "manifest.json"
+    layers = json.loads(manifest.read_text())[0]["Layers"]
+    assert layers and all((registered_dataset / IMAGE_DIR / layer).is_symlink() for layer in layers)  # annexed
+
+
+def test_registering_again_changes_nothing(registered_dataset):
+    head = git(registered_dataset, "rev-parse", "HEAD")
+    printed = sh([sys.executable, "-m", "pipeline", "container", "setup"], registered_dataset).stdout
+    assert "already tracks this image" in printed
+    assert git(registered_dataset, "rev-parse", "HEAD") == head
+
+
+def test_stages_run_in_the_container_and_rerun_identically(container_clone):
+    clone = container_clone
+    start = git(clone, "rev-parse", "HEAD")
+    sh([sys.executable, "-m", "pipeline", "pipeline"], clone)
+
+    commits = run_commits(clone, f"{start}..HEAD")
+    assert len(commits) == 3
+    for commit, stage in zip(commits, ["prepare", "train", "evaluate"]):
+        record = run_record(clone, commit)
+        assert record["cmd"].startswith(f"python3 code/pipeline/engine.py run {IMAGE_DIR} papermill notebooks/{stage}.ipynb")
+        assert IMAGE_DIR in record["extra_inputs"]
+        assert f"executed/{stage}.ipynb" in record["outputs"]
+        assert str(clone) not in json.dumps(record)  # portable: no absolute path of this machine
+
+    # The notebook itself says where it ran.
+    executed = nbformat.read(clone / "executed/evaluate.ipynb", as_version=4)
+    environment = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "container: software" in environment and "python: 3.11" in environment
+    assert os.stat(clone / "executed/evaluate.ipynb").st_uid == os.getuid()  # written as the user
+
+    before = output_hashes(clone, RESULTS)
+    sh(["datalad", "rerun", "--since", start], clone)
+    assert output_hashes(clone, RESULTS) == before
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_container_has_no_network_and_sees_only_the_dataset(container_clone):
+    probe = ("import os, pathlib; print('interfaces', sorted(os.listdir('/sys/class/net'))); "
+             "print('cwd', os.getcwd()); print('home', sorted(os.listdir('/home')))")
+    result = sh(["datalad", "containers-run", "-n", "software", "--explicit", f'python3 -c "{probe}"'], container_clone)
+    assert "interfaces ['lo']" in result.stdout  # --network none: loopback only, no route out
+    assert "cwd /dataset" in result.stdout
+    assert "home ['runner']" in result.stdout  # nothing of the host's home is mounted
+    assert git(container_clone, "status", "--porcelain") == ""

@@ -1,0 +1,90 @@
+"""The three stages through `datalad run` (no container) on a clone, then rerun."""
+import json
+import sys
+
+import nbformat
+import yaml
+
+from conftest import git, sh
+from run_records import output_hashes, run_commits, run_record
+
+RESULTS = ["data/train.csv", "data/test.csv", "model.joblib", "accuracy.json", "metrics.json"]
+
+
+def run_stages(clone, *args):
+    return sh([sys.executable, "-m", "pipeline", *args, "--container", "none"], clone)
+
+
+def test_stages_are_recorded_and_rerun_byte_for_byte(clone_with_data):
+    clone = clone_with_data
+    start = git(clone, "rev-parse", "HEAD")
+    printed = run_stages(clone, "pipeline").stdout
+    assert "$ datalad run -m 'Prepare train and test tables for golf ball, parachute'" in printed
+    assert "accuracy:" in printed
+
+    commits = run_commits(clone, f"{start}..HEAD")
+    assert len(commits) == 3
+    prepare, train, evaluate = (run_record(clone, c) for c in commits)
+    assert prepare["cmd"] == ("papermill notebooks/prepare.ipynb executed/prepare.ipynb "
+                              "-f params/prepare.yaml -k python3 --log-output")
+    assert "params/train.yaml" in train["inputs"] and "data/train.csv" in train["inputs"]
+    assert "data/raw/imagenette2-160/train/n03445777" in train["inputs"]
+    assert train["outputs"] == ["model.joblib", "executed/train.ipynb"]
+    assert evaluate["outputs"] == ["accuracy.json", "metrics.json", "executed/evaluate.ipynb"]
+
+    # Outputs as the handbook has them: model annexed, small text results in git.
+    assert (clone / "model.joblib").is_symlink()
+    assert ".git/annex/objects" in str((clone / "model.joblib").readlink())
+    assert json.loads((clone / "accuracy.json").read_text())["accuracy"] >= 0.9  # colours separate
+    assert (clone / "data/train.csv").read_text().startswith(",filename,label\n0,data/raw/imagenette2-160/")
+
+    # The executed notebook is the record of what ran: parameters injected, outputs present.
+    executed = nbformat.read(clone / "executed/train.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "classifier = \"sgd\"" in injected[0].source and "max_iter = 10" in injected[0].source
+    assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+    source = nbformat.read(clone / "notebooks/train.ipynb", as_version=4)
+    assert not any(c.get("outputs") for c in source.cells if c.cell_type == "code")
+
+    before = output_hashes(clone, RESULTS)
+    sh(["datalad", "rerun", "--since", start], clone)
+    assert output_hashes(clone, RESULTS) == before
+    assert git(clone, "status", "--porcelain") == ""
+
+
+def test_params_file_change_and_rerun_retrains(clone_with_data):
+    """The handbook's flow without editing code: edit params, save, rerun the train record."""
+    clone = clone_with_data
+    run_stages(clone, "run", "prepare", "train")
+    train_commit = git(clone, "rev-parse", "HEAD")
+    model_before = output_hashes(clone, ["model.joblib"])
+
+    params = yaml.safe_load((clone / "params/train.yaml").read_text())
+    params["classifier"] = "random-forest"
+    (clone / "params/train.yaml").write_text(yaml.safe_dump(params))
+    sh(["datalad", "save", "-m", "Use a random forest", "params/train.yaml"], clone)
+    sh(["datalad", "rerun", train_commit], clone)
+
+    assert output_hashes(clone, ["model.joblib"]) != model_before
+    executed = (clone / "executed/train.ipynb").read_text()
+    assert 'classifier = \\"random-forest\\"' in executed
+    assert "RandomForestClassifier" in executed
+
+
+def test_one_off_override_is_recorded_in_the_command(clone_with_data):
+    clone = clone_with_data
+    run_stages(clone, "run", "prepare")
+    run_stages(clone, "run", "train", "-p", "max_iter", "3")
+    record = run_record(clone)
+    assert record["cmd"].endswith("-p max_iter 3")
+    assert "max_iter = 3" in (clone / "executed/train.ipynb").read_text()
+    assert git(clone, "log", "-1", "--format=%s").startswith("[DATALAD RUNCMD] Train sgd classifier (max_iter=3")
+
+
+def test_dirty_dataset_is_refused_with_what_to_save(clone_with_data):
+    clone = clone_with_data
+    (clone / "params/train.yaml").write_text("classifier: sgd\n")
+    result = sh([sys.executable, "-m", "pipeline", "run", "prepare", "--container", "none"], clone, check=False)
+    assert result.returncode == 1
+    assert "params/train.yaml" in result.stderr and "datalad save" in result.stderr
+    assert run_commits(clone) == []

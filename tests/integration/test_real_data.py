@@ -1,0 +1,32 @@
+"""The handbook's random forest on real images: the shared stand-in archive in CI
+(IMAGENETTE_URL), or the official archive where it is reachable and a user asks for it."""
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import require, sh
+
+
+@pytest.fixture
+def real_data_clone(tmp_path, registered_dataset):
+    url = os.environ.get("IMAGENETTE_URL", "")
+    require(url.startswith("file:") and os.path.exists(url[len("file://"):]),
+            "IMAGENETTE_URL=file://... pointing at imagenette2-160 data (CI: the shared stand-in)")
+    clone = tmp_path / "ds"
+    sh(["datalad", "clone", str(registered_dataset), str(clone)], tmp_path)
+    sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(tmp_path / "imagenette"))
+    return clone
+
+
+def test_random_forest_accuracy_on_real_images(real_data_clone):
+    clone = real_data_clone
+    run = [sys.executable, "-m", "pipeline", "run"]
+    sh([*run, "prepare"], clone)
+    assert len((clone / "data/test.csv").read_text().splitlines()) - 1 == 789
+    sh([*run, "train", "-p", "classifier", "random-forest"], clone)
+    sh([*run, "evaluate"], clone)
+    accuracy = json.loads((clone / "accuracy.json").read_text())["accuracy"]
+    print(f"random forest accuracy on the real images: {accuracy:.4f}")
+    assert 0.79 <= accuracy <= 0.83

@@ -1,0 +1,38 @@
+"""Repository-wide promises: pinned environments agree, source notebooks stay clean."""
+import nbformat
+import pytest
+import yaml
+
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def pip_lines(lines):
+    return {line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()}
+
+
+def test_conda_and_pip_pin_the_same_packages():
+    conda = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
+    assert pip_lines(pip_section) == pip_lines((REPO / "requirements.txt").read_text().splitlines())
+    assert "python=3.11" in conda["dependencies"]
+
+
+def test_every_requirement_is_pinned():
+    lock = (REPO / "code/container/requirements.lock").read_text().splitlines()
+    for line in pip_lines(lock) | pip_lines((REPO / "requirements.txt").read_text().splitlines()):
+        assert line.startswith("-r ") or "==" in line, line
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_source_notebooks_have_no_outputs_and_one_parameters_cell(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert not any(c.outputs or c.execution_count for c in code)
+    assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
+
+
+def test_no_init_in_code_folder():
+    assert not (REPO / "code/__init__.py").exists()  # `code` is a standard-library module
