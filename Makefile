@@ -37,8 +37,8 @@ container: setup ## build the software image and register it in the dataset (con
 stages: $(VENV)/.installed ## run prepare, train and evaluate through datalad and print the accuracy
 	$(PIPELINE) pipeline
 
-tutorial: setup data container ## everything: environment, input data, container, then the stages
-	$(PIPELINE) pipeline
+tutorial: setup data container ## everything, then the handbook's story: SGD-10, SGD-100, random forest, compared
+	$(PIPELINE) tutorial
 
 test: setup ## set up, then run the test suite
 	$(BIN)/python -m pytest tests

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from datalad.api import Dataset
-from datalad.core.local.run import get_run_info
+from datalad.local.rerun import get_run_info
 
-from conftest import git
+from helpers import git
 
 
 def run_record(clone: Path, rev: str = "HEAD") -> dict:

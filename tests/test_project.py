@@ -3,7 +3,7 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 

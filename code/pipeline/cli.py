@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import commands, container, engine, inputdata, stages
+from . import commands, container, engine, inputdata, stages, story
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -43,9 +43,16 @@ def cmd_pipeline(args: argparse.Namespace) -> None:
     print(f"\naccuracy: {accuracy:.4f}  (accuracy.json; executed notebooks in {stages.EXECUTED_DIR}/)")
 
 
+def cmd_tutorial(args: argparse.Namespace) -> None:
+    """The handbook's whole story, resumable; then the comparison."""
+    current = commands.output(["git", "branch", "--show-current"], cwd=args.root)
+    main = current if current and current != story.BRANCH else "main"
+    story.Story(args.root, container=args.container, main=main).play()
+
+
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
-    sub = main.add_subparsers(dest="command", required=True)
+    cli = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = cli.add_subparsers(dest="command", required=True)
     container_default = os.environ.get("CONTAINER") or stages.CONTAINER
     container_help = "container to run in, or 'none' for this machine's .venv (default: $CONTAINER or software)"
 
@@ -68,7 +75,11 @@ def parser() -> argparse.ArgumentParser:
     pipeline = sub.add_parser("pipeline", help="prepare, train and evaluate, then print the accuracy")
     pipeline.add_argument("--container", default=container_default, help=container_help)
     pipeline.set_defaults(func=cmd_pipeline)
-    return main
+
+    tutorial = sub.add_parser("tutorial", help="replay the handbook's story (SGD-10, SGD-100, random forest) and compare")
+    tutorial.add_argument("--container", default=container_default, help=container_help)
+    tutorial.set_defaults(func=cmd_tutorial)
+    return cli
 
 
 def main(argv: list[str] | None = None) -> int:

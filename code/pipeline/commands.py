@@ -46,7 +46,7 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
 
 
 def output(args: list[str], cwd: str | Path | None = None) -> str:
-    """Run a query quietly and return its stdout ('' when it fails)."""
+    """Run a query quietly and return its stdout without the final newline ('' when it fails)."""
     result = subprocess.run(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
                             capture_output=True, text=True)
-    return result.stdout.strip() if result.returncode == 0 else ""
+    return result.stdout.rstrip("\n") if result.returncode == 0 else ""

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import clone_repository, require, sh
+from helpers import clone_repository, require, sh
 
 
 @pytest.fixture(scope="session")

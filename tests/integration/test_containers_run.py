@@ -5,7 +5,7 @@ import sys
 
 import nbformat
 
-from conftest import git, sh
+from helpers import git, sh
 from run_records import output_hashes, run_commits, run_record
 
 IMAGE_DIR = ".datalad/environments/software/image"

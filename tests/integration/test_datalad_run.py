@@ -5,7 +5,7 @@ import sys
 import nbformat
 import yaml
 
-from conftest import git, sh
+from helpers import git, sh
 from run_records import output_hashes, run_commits, run_record
 
 RESULTS = ["data/train.csv", "data/test.csv", "model.joblib", "accuracy.json", "metrics.json"]

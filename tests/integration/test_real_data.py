@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import require, sh
+from helpers import require, sh
 
 
 @pytest.fixture

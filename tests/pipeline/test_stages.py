@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from pipeline import stages
 
 

@@ -1,0 +1,53 @@
+"""`python -m pipeline tutorial`: the handbook's story in a clone, resumable and idempotent."""
+import sys
+
+from helpers import git, sh
+from run_records import run_commits, run_record
+
+
+def refs(clone):
+    return git(clone, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags")
+
+
+def test_story_continues_where_it_stopped_then_changes_nothing(container_clone):
+    clone = container_clone
+    # An earlier, interrupted tutorial got as far as prepare.
+    sh([sys.executable, "-m", "pipeline", "run", "prepare"], clone)
+
+    printed = sh([sys.executable, "-m", "pipeline", "tutorial"], clone).stdout
+    assert "Step 1/" not in printed and "=== Step 2/11: tag ready4analysis" in printed
+    assert "$ datalad save -m 'Train SGD for 100 iterations' --version-tag SGD-100 params/train.yaml" in printed
+    assert "$ git --no-pager diff main randomforest -- accuracy.json" in printed
+
+    tags = git(clone, "tag").split()
+    assert {"ready4analysis", "SGD-100", "random-forest"} <= set(tags)
+    assert git(clone, "branch", "--show-current") == "main"
+
+    # The story reads in git log: three trainings, three evaluations, one prepare.
+    story = git(clone, "log", "--format=%s", "--reverse", "ready4analysis~1..randomforest").splitlines()
+    assert [s.replace("[DATALAD RUNCMD] ", "") for s in story] == [
+        "Prepare train and test tables for golf ball, parachute",
+        "Train sgd classifier (max_iter=10, random_state=42)",
+        "Evaluate model.joblib on data/test.csv",
+        "Train SGD for 100 iterations",
+        "Train sgd classifier (max_iter=100, random_state=42)",
+        "Evaluate model.joblib on data/test.csv",
+        "Switch to a random forest classifier",
+        "Train random-forest classifier (n_estimators=100, random_state=42)",
+        "Evaluate model.joblib on data/test.csv",
+    ]
+    # Reruns are recorded as containers-run records, and the three models differ.
+    for commit in run_commits(clone, "ready4analysis..randomforest"):
+        assert run_record(clone, commit)["cmd"].startswith("python3 code/pipeline/engine.py run")
+    sgd10 = run_commits(clone, "ready4analysis..SGD-100")[0]
+    models = {git(clone, "rev-parse", f"{ref}:model.joblib") for ref in (sgd10, "main", "randomforest")}
+    assert len(models) == 3
+    assert "classifier: random-forest" in git(clone, "show", "randomforest:params/train.yaml")
+    for model in ("SGD-10", "SGD-100", "random forest"):
+        assert any(line.startswith(model) for line in printed.splitlines())
+
+    before = refs(clone)
+    again = sh([sys.executable, "-m", "pipeline", "tutorial"], clone).stdout
+    assert "already holds the whole story" in again
+    assert refs(clone) == before
+    assert git(clone, "status", "--porcelain") == ""
