@@ -8,11 +8,14 @@ BIN := $(VENV)/bin
 CONTAINER ?= software
 export CONTAINER
 PIPELINE := $(BIN)/python -m pipeline
+ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new folder each time)
+WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
+endif
 
-.PHONY: help setup engine data container stages tutorial test
+.PHONY: help setup engine data container stages tutorial walkthrough test
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure a container engine is there
 
@@ -40,5 +43,10 @@ stages: $(VENV)/.installed ## run prepare, train and evaluate through datalad an
 tutorial: setup data container ## everything, then the handbook's story: SGD-10, SGD-100, random forest, compared
 	$(PIPELINE) tutorial
 
+walkthrough: setup ## execute notebooks/walkthrough.ipynb with papermill in a scratch folder (WORK_DIR)
+	$(BIN)/papermill notebooks/walkthrough.ipynb $(WORK_DIR)/walkthrough.ipynb -k python3 \
+	  -p work_dir $(WORK_DIR)/datasets -p container $(CONTAINER) $(if $(IMAGENETTE_URL),-p data_url $(IMAGENETTE_URL))
+	@echo "executed notebook: $(WORK_DIR)/walkthrough.ipynb"
+
 test: setup ## set up, then run the test suite
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -ra tests

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -112,7 +113,9 @@ class Story:
             if number <= 8:  # everything up to creating the branch happens on the main branch
                 self.checkout(self.main)
             print(f"\n=== Step {number}/{len(steps)}: {title}", flush=True)
+            started = time.perf_counter()
             do()
+            print(f"=== Step {number} took {time.perf_counter() - started:.1f} s", flush=True)
         self.checkout(self.main)
         compare(self.root, self.main)
 

@@ -1,0 +1,32 @@
+"""The walkthrough notebook, executed end to end by papermill as a reader's run would be."""
+import json
+
+import nbformat
+
+from helpers import REPO, git, sh
+
+
+def test_walkthrough_runs_the_whole_story(tmp_path, small_archive, registered_dataset):
+    executed = tmp_path / "walkthrough.ipynb"
+    work = tmp_path / "work"
+    sh(["papermill", str(REPO / "notebooks/walkthrough.ipynb"), str(executed), "-k", "python3",
+        "-p", "work_dir", str(work), "-p", "data_url", small_archive.as_uri(), "-p", "container", "software"],
+       REPO)
+
+    analysis = work / "analysis"
+    assert {"ready4analysis", "SGD-100", "random-forest"} <= set(git(analysis, "tag").split())
+    assert {"main", "randomforest", "verify"} <= set(git(analysis, "branch", "--format=%(refname:short)").split())
+    assert "containers-run" not in git(analysis, "log", "-1", "--format=%B", "main")  # records hold the call format
+    assert "code/pipeline/engine.py run" in git(analysis, "log", "-1", "--format=%B", "main")
+    assert git(analysis, "show", "randomforest:params/train.yaml").count("classifier: random-forest") == 1
+
+    notebook = nbformat.read(executed, as_version=4)
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    table = next(o["data"]["text/plain"] for o in outputs if "SGD, max_iter 100" in o.get("data", {}).get("text/plain", ""))
+    for model in ("SGD, max_iter 10", "SGD, max_iter 100", "random forest"):
+        assert model in table
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the accuracy plot
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "differences in the results between main and verify: 0 lines" in text
+    accuracy = json.loads(git(analysis, "show", "randomforest:accuracy.json"))["accuracy"]
+    assert 0 <= accuracy <= 1
