@@ -12,7 +12,7 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial walkthrough test
+.PHONY: help setup engine data container stages tutorial overhead walkthrough test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ stages: $(VENV)/.installed ## run prepare, train and evaluate through datalad an
 
 tutorial: setup data container ## everything, then the handbook's story: SGD-10, SGD-100, random forest, compared
 	$(PIPELINE) tutorial
+
+overhead: $(VENV)/.installed ## print containers-run's overhead per stage over direct papermill (after `make tutorial`)
+	$(PIPELINE) overhead
 
 walkthrough: setup ## execute notebooks/walkthrough.ipynb with papermill in a scratch folder (WORK_DIR)
 	$(BIN)/papermill notebooks/walkthrough.ipynb $(WORK_DIR)/walkthrough.ipynb -k python3 \

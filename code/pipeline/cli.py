@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import commands, container, engine, inputdata, stages, story
+from . import commands, container, engine, inputdata, overhead, stages, story
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -50,6 +50,12 @@ def cmd_tutorial(args: argparse.Namespace) -> None:
     story.Story(args.root, container=args.container, main=main).play()
 
 
+def cmd_overhead(args: argparse.Namespace) -> None:
+    rows = overhead.measure(args.root, container=args.container)
+    mean = sum(row["overhead"] for row in rows) / len(rows)
+    print(f"mean containers-run overhead per stage: {mean:+.1f} s")
+
+
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = cli.add_subparsers(dest="command", required=True)
@@ -79,6 +85,10 @@ def parser() -> argparse.ArgumentParser:
     tutorial = sub.add_parser("tutorial", help="replay the handbook's story (SGD-10, SGD-100, random forest) and compare")
     tutorial.add_argument("--container", default=container_default, help=container_help)
     tutorial.set_defaults(func=cmd_tutorial)
+
+    cost = sub.add_parser("overhead", help="time containers-run per stage against the same papermill call run directly")
+    cost.add_argument("--container", default=container_default, help=container_help)
+    cost.set_defaults(func=cmd_overhead)
     return cli
 
 

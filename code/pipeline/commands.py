@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,11 @@ def output(args: list[str], cwd: str | Path | None = None) -> str:
     result = subprocess.run(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
                             capture_output=True, text=True)
     return result.stdout.rstrip("\n") if result.returncode == 0 else ""
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a dataset folder; its annexed content sits in read-only folders, so open them first."""
+    for folder, dirs, _ in os.walk(path):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o755)
+    shutil.rmtree(path, ignore_errors=True)

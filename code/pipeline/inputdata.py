@@ -12,7 +12,6 @@ import functools
 import http.server
 import json
 import os
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
@@ -107,16 +106,8 @@ def create_input_dataset(location: Path, url: str) -> None:
             )
         replace_recorded_url(location, fetch_url, url)
     except (commands.CommandFailed, KeyboardInterrupt):
-        _remove_dataset(location)
+        commands.remove_tree(location)
         raise
-
-
-def _remove_dataset(location: Path) -> None:
-    # Annexed files are read-only: make them writable so the folder can go.
-    for folder, dirs, _ in os.walk(location):
-        for name in dirs:
-            os.chmod(os.path.join(folder, name), 0o755)
-    shutil.rmtree(location, ignore_errors=True)
 
 
 def is_installed(analysis: Path) -> bool:

@@ -130,16 +130,17 @@ def results(root: Path, main: str) -> list[dict]:
             continue
         params = yaml.safe_load(git(root, "show", f"{refs[0]}:params/train.yaml"))
         accuracy = json.loads(git(root, "show", f"{refs[0]}:accuracy.json"))["accuracy"]
+        knob = "max_iter" if params["classifier"] == "sgd" else "n_estimators"
         rows.append({"model": label, "ref": refs[0] if refs[0] in (main, BRANCH) else refs[0][:8],
-                     "classifier": params["classifier"], "max_iter": params["max_iter"],
-                     "n_estimators": params["n_estimators"], "accuracy": accuracy})
+                     "classifier": params["classifier"], "parameters": f"{knob}={params[knob]}",
+                     "accuracy": accuracy})
     return rows
 
 
 def compare(root: Path, main: str) -> None:
     """The handbook's comparison (git diff of accuracy.json between branches) and a table."""
     commands.run(["git", "--no-pager", "diff", main, BRANCH, "--", "accuracy.json"], cwd=root)
-    print(f"\n{'model':<14} {'ref':<13} {'classifier':<14} {'max_iter':>8} {'n_estimators':>12} {'accuracy':>9}")
+    print(f"\n{'model':<14} {'ref':<13} {'classifier':<14} {'parameters':<17} {'accuracy':>8}")
     for row in results(root, main):
-        print(f"{row['model']:<14} {row['ref']:<13} {row['classifier']:<14} {row['max_iter']:>8} "
-              f"{row['n_estimators']:>12} {row['accuracy']:>9.4f}")
+        print(f"{row['model']:<14} {row['ref']:<13} {row['classifier']:<14} {row['parameters']:<17} "
+              f"{row['accuracy']:>8.4f}")

@@ -1,0 +1,47 @@
+"""What ``datalad containers-run`` costs per stage over the same papermill call run directly.
+
+Measured in one run, in a scratch clone of the dataset (its history is thrown away), with the
+images and the container image fetched beforehand so that no transfer is timed: for each stage,
+first the recorded ``datalad containers-run``, then the identical papermill command straight
+from this environment, outputs unlocked beforehand so that both write the same files.
+"""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from . import commands, stages
+
+
+def timed(args: list[str] | str, cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, cwd=cwd, env=commands.tool_env(), check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(args, str))
+    return time.perf_counter() - started
+
+
+def measure(root: Path, container: str = stages.CONTAINER) -> list[dict]:
+    scratch = Path(tempfile.mkdtemp(prefix="imageclf-overhead-"))
+    try:
+        clone = scratch / "ds"
+        commands.run(["datalad", "clone", str(root), str(clone)])
+        commands.run(["datalad", "get", "data/raw/imagenette2-160", ".datalad/environments"], cwd=clone,
+                     stdout=subprocess.DEVNULL)
+        rows = []
+        for stage in stages.STAGES:
+            planned = stages.plan(clone, stage)
+            recorded = timed(planned.datalad_command(container), clone)
+            commands.run(["datalad", "unlock", *planned.outputs()], cwd=clone, quiet=True,
+                         stdout=subprocess.DEVNULL)
+            direct = timed(shlex.split(planned.papermill_command()), clone)
+            commands.run(["git", "reset", "--hard", "--quiet"], cwd=clone, quiet=True)
+            rows.append({"stage": stage, "papermill": direct, "containers_run": recorded,
+                         "overhead": recorded - direct})
+            print(f"{stage:<9} papermill {direct:6.1f} s   containers-run {recorded:6.1f} s   "
+                  f"overhead {recorded - direct:+5.1f} s", flush=True)
+        return rows
+    finally:
+        commands.remove_tree(scratch)
