@@ -8,6 +8,7 @@ record, so ``datalad rerun`` fetches, unlocks and recomputes exactly those files
 from __future__ import annotations
 
 import ast
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from . import commands
 STAGES = ("prepare", "train", "evaluate")
 CONTAINER = "software"
 EXECUTED_DIR = "executed"
+FAILED_DIR = f"{EXECUTED_DIR}/failed"  # git-ignored: where a failed run's notebook is kept
 
 
 class StageError(ValueError):
@@ -122,6 +124,10 @@ def check_parameters(root: Path, stage: str, given: dict) -> None:
             f"Its parameters are: {', '.join(declared)}."
         )
     for name, value in given.items():
+        # A parameter whose comment reads "one of: a, b" accepts only those values.
+        choices = re.match(r"one of:\s*(.+)", declared[name].get("help", ""))
+        if choices and str(value) not in [c.strip() for c in choices.group(1).split(",")]:
+            raise StageError(f"Parameter {name} of stage {stage} must be one of {choices.group(1)}, not {value!r}.")
         default = ast.literal_eval(declared[name]["default"])
         expected = (int, float) if isinstance(default, float) else type(default)
         if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
@@ -176,5 +182,32 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
         print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the software "
               "container; the run record then names no image.")
     (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
-    commands.run(command, cwd=root, hint=f"The executed notebook {planned.executed} shows the failing cell.")
+    try:
+        commands.run(command, cwd=root)
+    except (commands.CommandFailed, KeyboardInterrupt) as error:
+        kept = restore_after_failure(root, planned)
+        what = "was interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        raise StageError(
+            f"Stage {stage} {what}; nothing was saved and the dataset is back to its last commit "
+            f"(its earlier results are intact)."
+            + (f" The executed notebook, up to the failing cell, is kept at {kept}." if kept else "")
+        ) from None
     return planned
+
+
+def restore_after_failure(root: Path, planned: StageRun) -> str | None:
+    """Undo what a failed run left: keep its executed notebook aside (git-ignored), put every
+    declared output back to its committed version (annexed ones locked again), drop new ones."""
+    kept = None
+    executed = root / planned.executed
+    if executed.exists():
+        target = root / FAILED_DIR / Path(planned.executed).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        executed.replace(target)
+        kept = target.relative_to(root).as_posix()
+    for output in planned.outputs():
+        if commands.output(["git", "ls-files", "--error-unmatch", output], cwd=root):
+            commands.run(["git", "checkout", "HEAD", "--", output], cwd=root, quiet=True)
+        elif (root / output).exists() or (root / output).is_symlink():
+            (root / output).unlink()
+    return kept

@@ -1,11 +1,15 @@
 """The three stages through `datalad run` (no container) on a clone, then rerun."""
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 
 import nbformat
 import yaml
 
-from helpers import git, sh
+from helpers import git, sh, tool_env
 from run_records import output_hashes, run_commits, run_record
 
 RESULTS = ["data/train.csv", "data/test.csv", "model.joblib", "accuracy.json", "metrics.json"]
@@ -88,3 +92,49 @@ def test_dirty_dataset_is_refused_with_what_to_save(clone_with_data):
     assert result.returncode == 1
     assert "params/train.yaml" in result.stderr and "datalad save" in result.stderr
     assert run_commits(clone) == []
+
+
+def test_failed_stage_saves_nothing_and_restores_results(clone_with_data):
+    clone = clone_with_data
+    run_stages(clone, "pipeline")
+    head = git(clone, "rev-parse", "HEAD")
+    results = output_hashes(clone, RESULTS)
+
+    failed = sh([sys.executable, "-m", "pipeline", "run", "train", "-p", "train_csv", "data/missing.csv",
+                 "--container", "none"], clone, check=False)
+    assert failed.returncode == 1
+    assert "data/missing.csv" in failed.stdout + failed.stderr  # the failing cell's error is shown
+    assert "nothing was saved" in failed.stderr and "executed/failed/train.ipynb" in failed.stderr
+
+    assert git(clone, "rev-parse", "HEAD") == head
+    assert git(clone, "status", "--porcelain") == ""
+    assert output_hashes(clone, RESULTS) == results
+    assert (clone / "model.joblib").is_symlink() and (clone / "model.joblib").exists()  # locked again
+    kept = (clone / "executed/failed/train.ipynb").read_text()
+    assert "FileNotFoundError" in kept
+    # The next run starts from a clean dataset and works.
+    run_stages(clone, "run", "train")
+
+
+def test_ctrl_c_during_a_run_leaves_the_dataset_clean(clone_with_data):
+    clone = clone_with_data
+    run_stages(clone, "run", "prepare", "train")
+    head, model = git(clone, "rev-parse", "HEAD"), output_hashes(clone, ["model.joblib"])
+
+    # A terminal's Ctrl-C: SIGINT to the whole foreground process group, mid-notebook.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "50", "--container", "none"],
+        cwd=clone, env=tool_env(clone), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in process.stdout:
+        if "Executing notebook" in line:
+            break
+    time.sleep(2)
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode != 0
+    assert "interrupted" in output and "nothing was saved" in output
+
+    assert git(clone, "rev-parse", "HEAD") == head
+    assert git(clone, "status", "--porcelain") == ""
+    assert output_hashes(clone, ["model.joblib"]) == model

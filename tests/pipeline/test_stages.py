@@ -66,3 +66,16 @@ def test_unknown_stage_is_refused(root):
 @pytest.mark.parametrize("stage", stages.STAGES)
 def test_every_params_file_key_is_a_notebook_parameter(root, stage):
     stages.plan(root, stage)  # raises StageError on any key the notebook lacks
+
+
+def test_unknown_classifier_is_refused_before_running(root):
+    with pytest.raises(stages.StageError, match="classifier.*one of sgd, random-forest.*'svm'"):
+        stages.plan(root, "train", [("classifier", "svm")])
+
+
+def test_notebook_choices_match_the_package(root):
+    import papermill
+    from imageclf import modeling
+
+    declared = papermill.inspect_notebook(str(root / "notebooks/train.ipynb"))
+    assert declared["classifier"]["help"] == "one of: " + ", ".join(modeling.CLASSIFIERS)
