@@ -12,14 +12,14 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial overhead walkthrough test
+.PHONY: help setup engine data container stages tutorial compare verify overhead walkthrough test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure a container engine is there
 
-$(VENV)/.installed: requirements.txt code/container/requirements.lock
+$(VENV)/.installed: requirements.txt code/container/requirements.lock $(wildcard code/papermill_stable/*)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
@@ -42,6 +42,14 @@ stages: $(VENV)/.installed ## run prepare, train and evaluate through datalad an
 
 tutorial: setup data container ## everything, then the handbook's story: SGD-10, SGD-100, random forest, compared
 	$(PIPELINE) tutorial
+
+compare: $(VENV)/.installed ## every evaluation across branches and tags: table, results/compare.md and .png
+	@mkdir -p results
+	$(PIPELINE) compare --sort accuracy --plot results/compare.png
+	@$(PIPELINE) compare --sort accuracy --format markdown --output results/compare.md
+
+verify: $(VENV)/.installed ## rerun the story's train and evaluate records and check the outputs are identical
+	$(PIPELINE) verify ready4analysis..main main..randomforest
 
 overhead: $(VENV)/.installed ## print containers-run's overhead per stage over direct papermill (after `make tutorial`)
 	$(PIPELINE) overhead

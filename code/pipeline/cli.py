@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import commands, container, engine, inputdata, overhead, stages, story
+from . import commands, compare, container, engine, inputdata, overhead, stages, story, verify
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -56,6 +56,28 @@ def cmd_overhead(args: argparse.Namespace) -> None:
     print(f"mean containers-run overhead per stage: {mean:+.1f} s")
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    table = compare.select(compare.evaluations(args.root, args.revisions or None), args.where, args.sort)
+    if table.empty:
+        print("No evaluations found: run the stages first (make tutorial).")
+        return
+    text = compare.render(table, args.format)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    if args.plot:
+        compare.plot(table, Path(args.plot))
+        print(f"wrote {args.plot}")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    checks = [c for revision in args.revisions for c in verify.verify(args.root, revision)]
+    print("\n" + verify.report(checks))
+    return 0 if all(c.identical for c in checks) else 4
+
+
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = cli.add_subparsers(dest="command", required=True)
@@ -86,6 +108,19 @@ def parser() -> argparse.ArgumentParser:
     tutorial.add_argument("--container", default=container_default, help=container_help)
     tutorial.set_defaults(func=cmd_tutorial)
 
+    table = sub.add_parser("compare", help="every evaluation across branches and tags, with its parameters, data, image and metrics")
+    table.add_argument("revisions", nargs="*", help="refs or a range A..B (default: all branches and tags)")
+    table.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+    table.add_argument("--sort", help="column to sort by (metrics: best first)")
+    table.add_argument("--where", action="append", default=[], metavar="NAME=VALUE", help="keep rows where a column equals VALUE")
+    table.add_argument("--output", help="write to this file instead of the terminal")
+    table.add_argument("--plot", help="also write a PNG of accuracy per evaluation")
+    table.set_defaults(func=cmd_compare)
+
+    check = sub.add_parser("verify", help="rerun run records on a scratch branch; exit 0 only if every output is identical")
+    check.add_argument("revisions", nargs="+", help="a run commit, or a range A..B of them")
+    check.set_defaults(func=cmd_verify)
+
     cost = sub.add_parser("overhead", help="time containers-run per stage against the same papermill call run directly")
     cost.add_argument("--container", default=container_default, help=container_help)
     cost.set_defaults(func=cmd_overhead)
@@ -96,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.root = find_root()
     try:
-        args.func(args)
-    except (stages.StageError, commands.CommandFailed, engine.EngineError) as error:
+        return args.func(args) or 0
+    except (stages.StageError, commands.CommandFailed, engine.EngineError, ValueError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
-    return 0

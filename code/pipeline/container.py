@@ -102,7 +102,8 @@ def build(root: Path, base: str | None = None) -> str:
     index = os.environ.get("PIP_INDEX_URL")
     if index and not index.startswith("file:"):
         args += ["--build-arg", f"PIP_INDEX_URL={index}"]
-    built = _engine([*args, str(root / RECIPE_DIR)], eng)
+    # The context is code/ so that the recipe can install code/papermill_stable as well.
+    built = _engine([*args, "-f", str(root / RECIPE_DIR / "Containerfile"), str(root / "code")], eng)
     if built.returncode != 0:
         raise engine.EngineError(f"Building {IMAGE} failed; the build output above shows the step.")
     return image_id_of(eng, IMAGE)

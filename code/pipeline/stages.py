@@ -85,9 +85,10 @@ class StageRun:
         return f"Evaluate {p.get('model_file', 'model.joblib')} on {p.get('test_csv', 'data/test.csv')}"
 
     def papermill_command(self) -> str:
-        # --log-output echoes the cells' output (progress, accuracy) to the terminal as they run.
+        # --log-output echoes the cells' output (progress, accuracy) to the terminal as they run;
+        # the stable engine (code/papermill_stable) writes no timestamps into the notebook.
         args = ["papermill", self.notebook, self.executed, "-f", self.params_file, "-k", "python3",
-                "--log-output"]
+                "--log-output", "--engine", "stable"]
         for name, value in self.overrides:
             args += ["-p", name, value]
         return shlex.join(args)

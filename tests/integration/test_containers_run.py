@@ -6,10 +6,9 @@ import sys
 import nbformat
 
 from helpers import git, sh
-from run_records import output_hashes, run_commits, run_record
+from run_records import run_commits, run_record
 
 IMAGE_DIR = ".datalad/environments/software/image"
-RESULTS = ["data/train.csv", "data/test.csv", "model.joblib", "accuracy.json", "metrics.json"]
 
 
 def test_registration_is_portable(registered_dataset):
@@ -49,9 +48,10 @@ def test_stages_run_in_the_container_and_rerun_identically(container_clone):
     assert "container: software" in environment and "python: 3.11" in environment
     assert os.stat(clone / "executed/evaluate.ipynb").st_uid == os.getuid()  # written as the user
 
-    before = output_hashes(clone, RESULTS)
+    # Identical results, executed notebooks included: the reruns commit nothing new.
+    head = git(clone, "rev-parse", "HEAD")
     sh(["datalad", "rerun", "--since", start], clone)
-    assert output_hashes(clone, RESULTS) == before
+    assert git(clone, "rev-parse", "HEAD") == head
     assert git(clone, "status", "--porcelain") == ""
 
 

@@ -30,7 +30,7 @@ def test_stages_are_recorded_and_rerun_byte_for_byte(clone_with_data):
     assert len(commits) == 3
     prepare, train, evaluate = (run_record(clone, c) for c in commits)
     assert prepare["cmd"] == ("papermill notebooks/prepare.ipynb executed/prepare.ipynb "
-                              "-f params/prepare.yaml -k python3 --log-output")
+                              "-f params/prepare.yaml -k python3 --log-output --engine stable")
     assert "params/train.yaml" in train["inputs"] and "data/train.csv" in train["inputs"]
     assert "data/raw/imagenette2-160/train/n03445777" in train["inputs"]
     assert train["outputs"] == ["model.joblib", "executed/train.ipynb"]
@@ -50,9 +50,10 @@ def test_stages_are_recorded_and_rerun_byte_for_byte(clone_with_data):
     source = nbformat.read(clone / "notebooks/train.ipynb", as_version=4)
     assert not any(c.get("outputs") for c in source.cells if c.cell_type == "code")
 
-    before = output_hashes(clone, RESULTS)
+    # Results, executed notebooks included, come out identical: the reruns commit nothing.
+    head = git(clone, "rev-parse", "HEAD")
     sh(["datalad", "rerun", "--since", start], clone)
-    assert output_hashes(clone, RESULTS) == before
+    assert git(clone, "rev-parse", "HEAD") == head
     assert git(clone, "status", "--porcelain") == ""
 
 

@@ -1,4 +1,5 @@
 """`python -m pipeline tutorial`: the handbook's story in a clone, resumable and idempotent."""
+import json
 import sys
 
 from helpers import git, sh
@@ -50,4 +51,37 @@ def test_story_continues_where_it_stopped_then_changes_nothing(container_clone):
     again = sh([sys.executable, "-m", "pipeline", "tutorial"], clone).stdout
     assert "already holds the whole story" in again
     assert refs(clone) == before
+    assert git(clone, "status", "--porcelain") == ""
+
+    check_compare_and_verify(clone)  # on the same history: the story costs minutes to make
+
+
+def check_compare_and_verify(clone):
+    """compare lists the story's three models; verify finds the reruns identical, or says not."""
+    rows = json.loads(sh([sys.executable, "-m", "pipeline", "compare", "--format", "json", "--sort", "accuracy",
+                          "--plot", str(clone.parent / "compare.png")], clone).stdout.split("wrote")[0])
+    assert len(rows) == 3
+    assert sorted((r["classifier"], r["max_iter"]) for r in rows) == [
+        ("random-forest", 100), ("sgd", 10), ("sgd", 100)]
+    assert [r["accuracy"] for r in rows] == sorted((r["accuracy"] for r in rows), reverse=True)
+    by_ref = {r["refs"]: r for r in rows}
+    assert by_ref["randomforest"]["classifier"] == "random-forest" and by_ref["main"]["max_iter"] == 100
+    assert all(r["container"] != "none" and r["data"] and r["categories"] == "golf ball, parachute" for r in rows)
+    assert (clone.parent / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    sgd = sh([sys.executable, "-m", "pipeline", "compare", "--where", "classifier=sgd", "--format", "csv"], clone).stdout
+    assert len(sgd.strip().splitlines()) == 3  # header and the two SGD runs
+
+    head = git(clone, "rev-parse", "HEAD")
+    verified = sh([sys.executable, "-m", "pipeline", "verify", "ready4analysis..main"], clone)
+    assert "executed/train.ipynb" in verified.stdout and "DIFFERENT" not in verified.stdout
+    assert "0 different" in verified.stdout
+    assert git(clone, "rev-parse", "HEAD") == head and git(clone, "branch", "--show-current") == "main"
+    assert "verify-" not in git(clone, "branch")
+
+    # A record whose command is not deterministic: verify reports it and fails.
+    sh(["datalad", "run", "-m", "Unseeded noise", "--output", "noise.txt",
+        "python3 -c \"import os; open('noise.txt', 'w').write(os.urandom(8).hex())\""], clone)
+    noisy = sh([sys.executable, "-m", "pipeline", "verify", "HEAD"], clone, check=False)
+    assert noisy.returncode == 4
+    assert "DIFFERENT  noise.txt" in noisy.stdout and "1 different" in noisy.stdout
     assert git(clone, "status", "--porcelain") == ""

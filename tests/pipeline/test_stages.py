@@ -26,7 +26,7 @@ def test_train_record_declares_params_notebook_data_and_outputs(root):
     assert "data/raw/imagenette2-160/val/n03445777" not in inputs
     assert outputs == ["model.joblib", "executed/train.ipynb"]
     assert command[-1] == ("papermill notebooks/train.ipynb executed/train.ipynb "
-                           "-f params/train.yaml -k python3 --log-output")
+                           "-f params/train.yaml -k python3 --log-output --engine stable")
 
 
 def test_overrides_reach_papermill_and_the_message(root):
