@@ -2,6 +2,8 @@
 import json
 import sys
 
+import nbformat
+
 from helpers import git, sh
 from run_records import run_commits, run_record
 
@@ -70,6 +72,12 @@ def check_compare_and_verify(clone):
     assert (clone.parent / "compare.png").read_bytes()[:4] == b"\x89PNG"
     sgd = sh([sys.executable, "-m", "pipeline", "compare", "--where", "classifier=sgd", "--format", "csv"], clone).stdout
     assert len(sgd.strip().splitlines()) == 3  # header and the two SGD runs
+
+    # The notebook that shows the same table.
+    shown = clone.parent / "compare.ipynb"
+    sh(["papermill", str(clone / "notebooks/compare.ipynb"), str(shown), "-k", "python3", "-p", "dataset", str(clone)], clone)
+    first_table = nbformat.read(shown, as_version=4).cells[4].outputs[0]["data"]["text/plain"]
+    assert first_table.count("golf ball, parachute") == 3 and "randomforest" in first_table
 
     head = git(clone, "rev-parse", "HEAD")
     verified = sh([sys.executable, "-m", "pipeline", "verify", "ready4analysis..main"], clone)
