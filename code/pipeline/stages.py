@@ -170,6 +170,19 @@ def require_clean(root: Path) -> None:
         )
 
 
+def require_setup(root: Path, container: str) -> None:
+    """The input data and the container must be registered before a stage can run."""
+    def setting(file: str, key: str) -> str:
+        return commands.output(["git", "config", "-f", file, "--get", key], cwd=root)
+
+    if not setting(".gitmodules", "submodule.data/raw.path"):
+        raise StageError("The input data is not installed in data/raw: run `make data` "
+                         "(IMAGENETTE_URL=file:///path/to/imagenette2-160.tgz for a local copy).")
+    if container != "none" and not setting(".datalad/config", f"datalad.containers.{container}.image"):
+        raise StageError(f"The dataset has no container {container!r}: run `make container` to build "
+                         "and register it, or run without one: CONTAINER=none.")
+
+
 def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container: str = CONTAINER,
         dry_run: bool = False) -> StageRun:
     """Run one stage through datalad in the dataset at ``root``, printing the command first."""
@@ -178,6 +191,7 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
     if dry_run:
         commands.show(command)
         return planned
+    require_setup(root, container)
     require_clean(root)
     if container == "none":
         print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the software "

@@ -79,3 +79,14 @@ def test_notebook_choices_match_the_package(root):
 
     declared = papermill.inspect_notebook(str(root / "notebooks/train.ipynb"))
     assert declared["classifier"]["help"] == "one of: " + ", ".join(modeling.CLASSIFIERS)
+
+
+def test_missing_input_data_names_the_fix(root):
+    with pytest.raises(stages.StageError, match="make data"):
+        stages.run(root, "prepare")
+
+
+def test_missing_container_names_the_fix(root):
+    (root / ".gitmodules").write_text('[submodule "data/raw"]\n\tpath = data/raw\n')
+    with pytest.raises(stages.StageError, match="make container.*CONTAINER=none"):
+        stages.run(root, "prepare", container="software")
