@@ -1,0 +1,39 @@
+import socket
+import sys
+
+import pytest
+
+from helpers import clone_repository, sh
+from pipeline import inputdata
+
+
+def test_plain_path_becomes_a_file_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMAGENETTE_URL", str(tmp_path / "a b.tgz"))
+    assert inputdata.archive_url() == (tmp_path / "a b.tgz").as_uri()
+    monkeypatch.delenv("IMAGENETTE_URL")
+    assert inputdata.archive_url() == inputdata.OFFICIAL_URL
+
+
+def test_input_dataset_defaults_beside_the_analysis(tmp_path, monkeypatch):
+    monkeypatch.delenv("IMAGENETTE_DATASET", raising=False)
+    assert inputdata.input_dataset_location(tmp_path / "ds") == tmp_path / "imagenette"
+    monkeypatch.setenv("IMAGENETTE_DATASET", str(tmp_path / "shared"))
+    assert inputdata.input_dataset_location(tmp_path / "ds") == tmp_path / "shared"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("url", ["file:///nonexistent/imagenette2-160.tgz",
+                                 f"http://127.0.0.1:{closed_port()}/imagenette2-160.tgz"])
+def test_failed_download_says_how_to_use_a_local_copy_and_leaves_nothing(tmp_path, url):
+    clone = clone_repository(tmp_path / "ds")
+    result = sh([sys.executable, "-m", "pipeline", "data"], clone, check=False, IMAGENETTE_URL=url)
+    assert result.returncode == 1
+    assert "IMAGENETTE_URL=file:///absolute/path/imagenette2-160.tgz make data" in result.stderr
+    assert not (tmp_path / "imagenette").exists()  # the half-made input dataset is gone
+    assert not (clone / "data/raw").exists()
+    sh(["git", "diff", "--quiet", "HEAD"], clone)
