@@ -12,7 +12,7 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial compare verify overhead walkthrough test
+.PHONY: help setup engine data container stages tutorial compare report lab verify overhead walkthrough test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ compare: $(VENV)/.installed ## every evaluation across branches and tags: table,
 	@mkdir -p results
 	$(PIPELINE) compare --sort accuracy --plot results/compare.png
 	@$(PIPELINE) compare --sort accuracy --format markdown --output results/compare.md
+
+report: $(VENV)/.installed ## every executed notebook in the history as HTML: results/report/index.html
+	$(PIPELINE) report
+
+lab: $(VENV)/.installed ## JupyterLab on localhost, opening the walkthrough (kernel: .venv, same pins as the container)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) notebooks/walkthrough.ipynb
 
 verify: $(VENV)/.installed ## rerun the story's train and evaluate records and check the outputs are identical
 	$(PIPELINE) verify ready4analysis..main main..randomforest

@@ -36,3 +36,13 @@ def test_source_notebooks_have_no_outputs_and_one_parameters_cell(path):
 
 def test_no_init_in_code_folder():
     assert not (REPO / "code/__init__.py").exists()  # `code` is a standard-library module
+
+
+def test_this_environment_has_the_containers_pins():
+    """JupyterLab's kernel (.venv) runs the notebooks with the very versions of the container."""
+    from importlib import metadata
+
+    lock = pip_lines((REPO / "code/container/requirements.lock").read_text().splitlines())
+    for line in lock:
+        name, version = line.split("==")
+        assert metadata.version(name) == version, name

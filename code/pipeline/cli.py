@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import commands, compare, container, engine, inputdata, overhead, stages, story, verify
+from . import commands, compare, container, engine, inputdata, overhead, report, stages, story, verify
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -78,6 +78,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(c.identical for c in checks) else 4
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    index = report.build(args.root, Path(args.output))
+    print(f"\nopen {index} in a browser")
+
+
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = cli.add_subparsers(dest="command", required=True)
@@ -120,6 +125,10 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("verify", help="rerun run records on a scratch branch; exit 0 only if every output is identical")
     check.add_argument("revisions", nargs="+", help="a run commit, or a range A..B of them")
     check.set_defaults(func=cmd_verify)
+
+    pages = sub.add_parser("report", help="every executed notebook in the history as HTML, with an index")
+    pages.add_argument("--output", default="results/report", help="folder to write (default: results/report)")
+    pages.set_defaults(func=cmd_report)
 
     cost = sub.add_parser("overhead", help="time containers-run per stage against the same papermill call run directly")
     cost.add_argument("--container", default=container_default, help=container_help)

@@ -22,3 +22,15 @@ def container_clone(tmp_path, registered_dataset, small_input_dataset):
     sh(["datalad", "clone", str(registered_dataset), str(clone)], tmp_path)
     sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(small_input_dataset))
     return clone
+
+
+@pytest.fixture(scope="session")
+def story_clone(tmp_path_factory, registered_dataset, small_input_dataset):
+    """A clone in which an interrupted tutorial (prepare only) was resumed with `pipeline
+    tutorial`; returns the clone and what the resumed tutorial printed."""
+    clone = tmp_path_factory.mktemp("story") / "ds"
+    sh(["datalad", "clone", str(registered_dataset), str(clone)], clone.parent)
+    sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(small_input_dataset))
+    sh([sys.executable, "-m", "pipeline", "run", "prepare"], clone)
+    printed = sh([sys.executable, "-m", "pipeline", "tutorial"], clone).stdout
+    return clone, printed

@@ -12,12 +12,8 @@ def refs(clone):
     return git(clone, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags")
 
 
-def test_story_continues_where_it_stopped_then_changes_nothing(container_clone):
-    clone = container_clone
-    # An earlier, interrupted tutorial got as far as prepare.
-    sh([sys.executable, "-m", "pipeline", "run", "prepare"], clone)
-
-    printed = sh([sys.executable, "-m", "pipeline", "tutorial"], clone).stdout
+def test_story_continues_where_it_stopped_then_changes_nothing(story_clone):
+    clone, printed = story_clone  # an interrupted tutorial (prepare only), then resumed
     assert "Step 1/" not in printed and "=== Step 2/11: tag ready4analysis" in printed
     assert "$ datalad save -m 'Train SGD for 100 iterations' --version-tag SGD-100 params/train.yaml" in printed
     assert "$ git --no-pager diff main randomforest -- accuracy.json" in printed
@@ -55,11 +51,11 @@ def test_story_continues_where_it_stopped_then_changes_nothing(container_clone):
     assert refs(clone) == before
     assert git(clone, "status", "--porcelain") == ""
 
-    check_compare_and_verify(clone)  # on the same history: the story costs minutes to make
 
 
-def check_compare_and_verify(clone):
+def test_compare_and_verify_after_the_story(story_clone):
     """compare lists the story's three models; verify finds the reruns identical, or says not."""
+    clone, _ = story_clone
     rows = json.loads(sh([sys.executable, "-m", "pipeline", "compare", "--format", "json", "--sort", "accuracy",
                           "--plot", str(clone.parent / "compare.png")], clone).stdout.split("wrote")[0])
     assert len(rows) == 3
