@@ -136,7 +136,12 @@ def save_image(eng: str, image: str, target: Path) -> None:
         if saved.returncode != 0:
             raise engine.EngineError(f"Saving {image} failed.")
         with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
+            # The "data" filter (Python >= 3.11.4) refuses links out of the folder; Debian 12's
+            # Python 3.11.2 lacks it, and the archive is the engine's own output anyway.
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(target, filter="data")
+            else:
+                tar.extractall(target)
 
 
 def register(root: Path) -> None:
