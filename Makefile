@@ -52,7 +52,8 @@ report: $(VENV)/.installed ## every executed notebook in the history as HTML: re
 	$(PIPELINE) report
 
 lab: $(VENV)/.installed ## JupyterLab on localhost, opening the walkthrough (kernel: .venv, same pins as the container)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) notebooks/walkthrough.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  notebooks/walkthrough.ipynb
 
 verify: $(VENV)/.installed ## rerun the story's train and evaluate records and check the outputs are identical
 	$(PIPELINE) verify ready4analysis..main main..randomforest
