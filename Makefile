@@ -18,6 +18,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure a container engine is there
+	@# A clone of main alone has no git-annex branch yet: initialise the annex once.
+	@git config --get annex.uuid >/dev/null || PATH="$(CURDIR)/$(BIN):$$PATH" git annex init --quiet
 
 $(VENV)/.installed: requirements.txt code/container/requirements.lock $(wildcard code/papermill_stable/*)
 	$(PYTHON) -m venv $(VENV)

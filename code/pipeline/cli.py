@@ -139,6 +139,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.root = find_root()
+    commands.ensure_annex(args.root)
     try:
         return args.func(args) or 0
     except (stages.StageError, commands.CommandFailed, engine.EngineError, ValueError) as error:

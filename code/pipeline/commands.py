@@ -5,11 +5,14 @@ the user activated it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -37,13 +40,41 @@ def show(args: list[str], cwd: str | Path | None = None) -> None:
 
 def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: bool = False,
         **kwargs) -> subprocess.CompletedProcess:
-    """Print and run a command; raise :class:`CommandFailed` with ``hint`` when it fails."""
+    """Print and run a command; raise :class:`CommandFailed` with ``hint`` when it fails.
+
+    The command runs in a process group of its own. On Ctrl-C the interrupt is passed on to
+    that whole group (datalad, papermill, the kernel, the engine) and this waits until every
+    one of them has exited, so that no late write lands after the caller cleaned up.
+    """
     if not quiet:
         show(args, cwd)
-    result = subprocess.run(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL, **kwargs)
-    if result.returncode != 0:
-        raise CommandFailed(args, result.returncode, hint)
-    return result
+    process = subprocess.Popen(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
+                               start_new_session=True, **kwargs)
+    try:
+        stdout, stderr = process.communicate()
+    except KeyboardInterrupt:
+        stop_group(process)
+        raise
+    if process.returncode != 0:
+        raise CommandFailed(args, process.returncode, hint)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+def stop_group(process: subprocess.Popen, grace: float = 60.0) -> None:
+    """Interrupt a command's process group and wait until it is empty (killed after ``grace``)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace
+    while True:
+        process.poll()  # reap the leader, or it would count as alive
+        try:
+            os.killpg(process.pid, 0)  # anyone left in the group?
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        time.sleep(0.2)
 
 
 def output(args: list[str], cwd: str | Path | None = None) -> str:
@@ -59,3 +90,13 @@ def remove_tree(path: Path) -> None:
         for name in dirs:
             os.chmod(os.path.join(folder, name), 0o755)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def ensure_annex(root: Path) -> None:
+    """Initialise git-annex in a clone that has none yet.
+
+    A clone of the main branch alone carries no git-annex branch, and without it datalad treats
+    the dataset as plain git and would commit models and images into git itself.
+    """
+    if not output(["git", "config", "--get", "annex.uuid"], cwd=root):
+        run(["git", "annex", "init", "--quiet"], cwd=root)

@@ -1,6 +1,7 @@
 """Read the dataset's history: run records (through datalad's own reader) and what they made."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ def git(root: Path, *args: str) -> str:
     return commands.output(["git", *args], cwd=root)
 
 
+@functools.lru_cache(maxsize=4096)
 def run_record(root: Path, commit: str) -> dict | None:
     """The run record of ``commit``, or None for a commit that is not a run."""
     message = git(root, "log", "-1", "--format=%B", commit)
@@ -33,8 +35,11 @@ def show(root: Path, commit: str, path: str) -> str | None:
 
 
 def producer(root: Path, commit: str, output: str) -> str | None:
-    """The newest run commit at or before ``commit`` that declared ``output`` as an output."""
-    for candidate in git(root, "log", "--format=%H", "--grep=DATALAD RUNCMD", commit, "--", output).split():
+    """The newest run commit at or before ``commit`` that declared ``output`` as an output.
+
+    Judged by the records, not by which commits changed the file: a rerun that reproduced a
+    file exactly still produced it."""
+    for candidate in git(root, "log", "--format=%H", "--grep=DATALAD RUNCMD", commit).split():
         record = run_record(root, candidate)
         if record and output in record.get("outputs", []):
             return candidate
