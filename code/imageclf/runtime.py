@@ -7,16 +7,16 @@ from __future__ import annotations
 import os
 import platform
 from importlib import metadata
-from pathlib import Path
 
 PACKAGES = ("numpy", "pandas", "scikit-learn", "scikit-image", "pillow", "matplotlib", "joblib",
             "papermill")
 
 
 def in_container() -> bool:
-    """True inside a podman, docker or Apptainer container (each leaves its own marker)."""
-    return (Path("/run/.containerenv").exists() or Path("/.dockerenv").exists()
-            or "APPTAINER_CONTAINER" in os.environ or "SINGULARITY_CONTAINER" in os.environ)
+    """True inside the project's software image (podman, docker or Apptainer): the image sets
+    IMAGECLF_CONTAINER. Engine marker files (/.dockerenv) would also be true on a host that is
+    itself a container, as CI machines often are."""
+    return bool(os.environ.get("IMAGECLF_CONTAINER"))
 
 
 def describe() -> dict:
@@ -28,7 +28,7 @@ def describe() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
-        "container": os.environ.get("IMAGECLF_CONTAINER", "software") if in_container() else "none (host)",
+        "container": os.environ["IMAGECLF_CONTAINER"] if in_container() else "none (host)",
         "python": platform.python_version(),
         "packages": versions,
     }

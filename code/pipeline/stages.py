@@ -215,7 +215,8 @@ def restore_after_failure(root: Path, planned: StageRun) -> str | None:
     declared output back to its committed version (annexed ones locked again), drop new ones."""
     kept = None
     executed = root / planned.executed
-    if executed.exists():
+    written = commands.output(["git", "status", "--porcelain", "--", planned.executed], cwd=root)
+    if executed.exists() and written:  # only a notebook this run wrote, not the committed one
         target = root / FAILED_DIR / Path(planned.executed).name
         target.parent.mkdir(parents=True, exist_ok=True)
         executed.replace(target)

@@ -101,10 +101,11 @@ def test_failed_stage_saves_nothing_and_restores_results(clone_with_data):
     head = git(clone, "rev-parse", "HEAD")
     results = output_hashes(clone, RESULTS)
 
-    failed = sh([sys.executable, "-m", "pipeline", "run", "train", "-p", "train_csv", "data/missing.csv",
+    # A value of the right type that the classifier rejects: the notebook fails in its fit cell.
+    failed = sh([sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "0",
                  "--container", "none"], clone, check=False)
     assert failed.returncode == 1
-    assert "data/missing.csv" in failed.stdout + failed.stderr  # the failing cell's error is shown
+    assert "max_iter" in failed.stdout + failed.stderr and "Error" in failed.stdout + failed.stderr
     assert "nothing was saved" in failed.stderr and "executed/failed/train.ipynb" in failed.stderr
 
     assert git(clone, "rev-parse", "HEAD") == head
@@ -112,7 +113,7 @@ def test_failed_stage_saves_nothing_and_restores_results(clone_with_data):
     assert output_hashes(clone, RESULTS) == results
     assert (clone / "model.joblib").is_symlink() and (clone / "model.joblib").exists()  # locked again
     kept = (clone / "executed/failed/train.ipynb").read_text()
-    assert "FileNotFoundError" in kept
+    assert "InvalidParameterError" in kept and "max_iter = 0" in kept
     # The next run starts from a clean dataset and works.
     run_stages(clone, "run", "train")
 
