@@ -1,25 +1,22 @@
-"""Read run records the way datalad does (not by parsing commit messages ourselves)."""
+"""Read run records in the tests with the project's reader (datalad's own, see pipeline.history)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from datalad.api import Dataset
-from datalad.local.rerun import get_run_info
-
 from helpers import git
+from pipeline import history
 
 
 def run_record(clone: Path, rev: str = "HEAD") -> dict:
     """The run record of commit ``rev`` (an AssertionError when it has none)."""
-    message = git(clone, "log", "-1", "--format=%B", rev)
-    _, record = get_run_info(Dataset(clone), message)
-    assert record, f"{rev} is not a run commit: {message[:200]}"
+    record = history.run_record(clone, rev)
+    assert record, f"{rev} is not a run commit"
     return record
 
 
 def run_commits(clone: Path, rev_range: str = "HEAD") -> list[str]:
     """Commits with a run record, oldest first."""
-    return git(clone, "log", "--reverse", "--format=%H", "--grep=DATALAD RUNCMD", rev_range).split()
+    return history.run_commits(clone, [rev_range])
 
 
 def output_hashes(clone: Path, paths: list[str]) -> dict[str, str]:

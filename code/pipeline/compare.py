@@ -101,11 +101,8 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     return table[brief].round(4).to_string(index=False) + "\n"
 
 
-def plot(table: pd.DataFrame, path: Path, metric: str = "accuracy") -> None:
+def figure(table: pd.DataFrame, metric: str = "accuracy"):
     """A bar per evaluation: the metric, labelled by ref (or describe) and classifier."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     labels = [f"{r.refs or r.describe}\n{r.classifier}" for r in table.itertuples()]
@@ -117,5 +114,16 @@ def plot(table: pd.DataFrame, path: Path, metric: str = "accuracy") -> None:
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} per evaluation")
     fig.tight_layout()
+    return fig
+
+
+def plot(table: pd.DataFrame, path: Path, metric: str = "accuracy") -> None:
+    """:func:`figure`, written to a PNG file (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = figure(table, metric)
     fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)

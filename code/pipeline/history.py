@@ -16,10 +16,15 @@ def git(root: Path, *args: str) -> str:
     return commands.output(["git", *args], cwd=root)
 
 
-@functools.lru_cache(maxsize=4096)
 def run_record(root: Path, commit: str) -> dict | None:
-    """The run record of ``commit``, or None for a commit that is not a run."""
-    message = git(root, "log", "-1", "--format=%B", commit)
+    """The run record of ``commit`` (any revision), or None for a commit that is not a run."""
+    return _record_of(root, git(root, "rev-parse", "--verify", f"{commit}^{{commit}}"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _record_of(root: Path, sha: str) -> dict | None:
+    """Cached by commit id: a commit's record never changes."""
+    message = git(root, "log", "-1", "--format=%B", sha)
     _, record = get_run_info(Dataset(root), message)
     return record
 

@@ -18,13 +18,10 @@ from typing import Callable
 
 import yaml
 
-from . import commands, stages
+from . import commands, history, stages
 
 READY, SGD_100, RANDOM_FOREST, BRANCH = "ready4analysis", "SGD-100", "random-forest", "randomforest"
-
-
-def git(root: Path, *args: str) -> str:
-    return commands.output(["git", *args], cwd=root)
+git = history.git
 
 
 def has_ref(root: Path, ref: str) -> bool:
@@ -32,11 +29,11 @@ def has_ref(root: Path, ref: str) -> bool:
 
 
 def run_commits(root: Path, stage: str, rev_range: str) -> list[str]:
-    """Run records of ``stage`` in ``rev_range``, newest first (matched on the stage's message)."""
-    subject = {"prepare": "Prepare ", "train": "Train ", "evaluate": "Evaluate "}[stage]
-    log = git(root, "log", "--format=%H %s", "--grep=DATALAD RUNCMD", rev_range)
-    return [line.split()[0] for line in log.splitlines()
-            if line.split(" ", 1)[1].startswith(f"[DATALAD RUNCMD] {subject}")]
+    """Run records of ``stage`` in ``rev_range``, newest first: those whose record declares the
+    stage's executed notebook as an output."""
+    executed = f"{stages.EXECUTED_DIR}/{stage}.ipynb"
+    return [commit for commit in reversed(history.run_commits(root, [rev_range]))
+            if executed in (history.run_record(root, commit) or {}).get("outputs", [])]
 
 
 def set_train_param(root: Path, name: str, value: str) -> None:
