@@ -86,8 +86,11 @@ def cmd_report(args: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     sub = cli.add_subparsers(dest="command", required=True)
-    container_default = os.environ.get("CONTAINER") or stages.CONTAINER
-    container_help = "container to run in, or 'none' for this machine's .venv (default: $CONTAINER or software)"
+    # Every command that runs stages takes the same --container option.
+    in_container = argparse.ArgumentParser(add_help=False)
+    in_container.add_argument("--container", default=os.environ.get("CONTAINER") or stages.CONTAINER,
+                              help="container to run in, or 'none' for this machine's .venv "
+                                   "(default: $CONTAINER or software)")
 
     data = sub.add_parser("data", help="create the input dataset (download-url --archive) and clone it into data/raw")
     data.set_defaults(func=cmd_data)
@@ -97,20 +100,17 @@ def parser() -> argparse.ArgumentParser:
     image.add_argument("--base", default=os.environ.get("BASE"), help="base image (default: official python:3.11-slim, else a debootstrapped Debian)")
     image.set_defaults(func=cmd_container)
 
-    run = sub.add_parser("run", help="run stages through datalad, printing each datalad command")
+    run = sub.add_parser("run", parents=[in_container], help="run stages through datalad, printing each datalad command")
     run.add_argument("stages", nargs="+", choices=stages.STAGES)
     run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="one-off papermill override, recorded in the run command")
-    run.add_argument("--container", default=container_default, help=container_help)
     run.add_argument("--dry-run", action="store_true", help="print the datalad command, run nothing")
     run.set_defaults(func=cmd_run)
 
-    pipeline = sub.add_parser("pipeline", help="prepare, train and evaluate, then print the accuracy")
-    pipeline.add_argument("--container", default=container_default, help=container_help)
+    pipeline = sub.add_parser("pipeline", parents=[in_container], help="prepare, train and evaluate, then print the accuracy")
     pipeline.set_defaults(func=cmd_pipeline)
 
-    tutorial = sub.add_parser("tutorial", help="replay the handbook's story (SGD-10, SGD-100, random forest) and compare")
-    tutorial.add_argument("--container", default=container_default, help=container_help)
+    tutorial = sub.add_parser("tutorial", parents=[in_container], help="replay the handbook's story (SGD-10, SGD-100, random forest) and compare")
     tutorial.set_defaults(func=cmd_tutorial)
 
     table = sub.add_parser("compare", help="every evaluation across branches and tags, with its parameters, data, image and metrics")
@@ -130,8 +130,7 @@ def parser() -> argparse.ArgumentParser:
     pages.add_argument("--output", default="results/report", help="folder to write (default: results/report)")
     pages.set_defaults(func=cmd_report)
 
-    cost = sub.add_parser("overhead", help="time containers-run per stage against the same papermill call run directly")
-    cost.add_argument("--container", default=container_default, help=container_help)
+    cost = sub.add_parser("overhead", parents=[in_container], help="time containers-run per stage against the same papermill call run directly")
     cost.set_defaults(func=cmd_overhead)
     return cli
 
