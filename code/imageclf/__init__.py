@@ -5,12 +5,13 @@ outside is the job of the sibling package ``pipeline``.
 
 Modules, in the order the stages use them:
     dataset   list images and labels, write the train/test CSVs
-    images    decode images (in CSV order) into RGB arrays
-    features  turn pixels into feature vectors
+    images    decode images (in CSV order) into RGB arrays, once: the pixels files
+    features  turn pixels into feature vectors (raw, color, hog, texture, patches)
+    patches   the learned feature kind: a k-means codebook of small patches
     modeling  build, train, save and load classifiers
     metrics   accuracy and the richer metrics file
     plots     the figures the notebooks show
     runtime   where a notebook ran (container, Python, package versions)
 """
 
-__all__ = ["dataset", "images", "features", "modeling", "metrics", "plots", "runtime"]
+__all__ = ["dataset", "images", "features", "patches", "modeling", "metrics", "plots", "runtime"]

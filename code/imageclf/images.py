@@ -69,3 +69,27 @@ def load_images(
         if progress_every and (done % progress_every == 0 or done == len(paths)):
             print(f"loaded {done}/{len(paths)} images", flush=True)
     return LoadedImages(pixels[: len(kept)], np.asarray(kept, dtype=np.int64), skipped)
+
+
+def save_pixels(path: str | Path, pixels: np.ndarray) -> None:
+    """Write decoded pixels (uint8, rows in CSV order) as a .npy file: the decode-once cache that
+    train and evaluate read instead of the JPEGs."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.ascontiguousarray(pixels, dtype=np.uint8), allow_pickle=False)
+
+
+def open_pixels(path: str | Path, rows: int | None = None) -> np.ndarray:
+    """Memory-map a file written by :func:`save_pixels`: nothing is read until it is used, so a
+    stage holds only the chunks it is turning into features. ``rows`` checks it matches its CSV."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise MissingContentError(f"{path}: the file's content is not in this clone: `datalad get {path}`.")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the prepare stage, which writes it.")
+    pixels = np.load(path, mmap_mode="r", allow_pickle=False)
+    if pixels.ndim != 4 or pixels.shape[3] != 3 or pixels.dtype != np.uint8:
+        raise ValueError(f"{path} does not hold RGB pixels written by prepare; run prepare again.")
+    if rows is not None and len(pixels) != rows:
+        raise ValueError(f"{path} has {len(pixels)} images but its table {rows} rows: they come from "
+                         "different prepare runs. Run prepare again.")
+    return pixels

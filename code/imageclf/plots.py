@@ -60,9 +60,8 @@ def confusion_matrix(matrix: list[list[int]], labels: list[str]) -> Figure:
     return fig
 
 
-def misclassified(frame: pd.DataFrame, predicted: np.ndarray, limit: int = 12,
-                  size: int = 96) -> Figure:
-    """The first ``limit`` misclassified test images, titled true -> predicted."""
+def misclassified(frame: pd.DataFrame, predicted: np.ndarray, pixels: np.ndarray, limit: int = 12) -> Figure:
+    """The first ``limit`` misclassified test images (rows of ``pixels``), titled true -> predicted."""
     wrong = np.flatnonzero(frame["label"].to_numpy() != predicted)[:limit]
     columns = 6
     rows = max(1, -(-len(wrong) // columns))
@@ -70,7 +69,7 @@ def misclassified(frame: pd.DataFrame, predicted: np.ndarray, limit: int = 12,
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, wrong):
-        ax.imshow(load_image(frame["filename"].iloc[index], size))
+        ax.imshow(pixels[index])
         ax.set_title(f"{frame['label'].iloc[index]}\n-> {predicted[index]}", fontsize=8)
     fig.suptitle(f"Misclassified test images (first {len(wrong)})" if len(wrong) else
                  "No misclassified test images")

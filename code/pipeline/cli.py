@@ -30,9 +30,12 @@ def cmd_container(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    if args.params_file and len(args.stages) > 1:
+        raise stages.StageError("A params file belongs to one stage: run one stage with -f, "
+                                f"for example `run train -f params/best/train.yaml`.")
     for stage in args.stages:
         stages.run(args.root, stage, overrides=args.parameters, container=args.container,
-                   dry_run=args.dry_run)
+                   dry_run=args.dry_run, params_file=args.params_file)
 
 
 def cmd_pipeline(args: argparse.Namespace) -> None:
@@ -104,6 +107,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("stages", nargs="+", choices=stages.STAGES)
     run.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="one-off papermill override, recorded in the run command")
+    run.add_argument("-f", "--params-file", metavar="FILE",
+                     help="papermill -f file instead of params/STAGE.yaml (committed, relative to the "
+                          "dataset root), for example params/best/train.yaml")
     run.add_argument("--dry-run", action="store_true", help="print the datalad command, run nothing")
     run.set_defaults(func=cmd_run)
 

@@ -37,14 +37,11 @@ class StageRun:
     raw_dir: str  # from params/prepare.yaml: where the category folders are
     categories: tuple[str, ...]
     splits: dict  # role ("train"/"test") -> Imagenette split folder
+    params_file: str = ""  # the papermill -f file; params/STAGE.yaml unless another one is named
 
     @property
     def notebook(self) -> str:
         return f"notebooks/{self.stage}.ipynb"
-
-    @property
-    def params_file(self) -> str:
-        return f"params/{self.stage}.yaml"
 
     @property
     def executed(self) -> str:
@@ -58,16 +55,17 @@ class StageRun:
         p = self.params
         data = {
             "prepare": self.image_folders("train", "test"),
-            "train": [p.get("train_csv", "data/train.csv"), *self.image_folders("train")],
-            "evaluate": [p.get("test_csv", "data/test.csv"), p.get("model_file", "model.joblib"),
-                         *self.image_folders("test")],
+            "train": [p.get("train_csv", "data/train.csv"), p.get("train_pixels", "data/train-pixels.npy")],
+            "evaluate": [p.get("test_csv", "data/test.csv"), p.get("test_pixels", "data/test-pixels.npy"),
+                         p.get("model_file", "model.joblib")],
         }[self.stage]
         return [self.params_file, self.notebook, *data]
 
     def outputs(self) -> list[str]:
         p = self.params
         results = {
-            "prepare": [p.get("train_csv", "data/train.csv"), p.get("test_csv", "data/test.csv")],
+            "prepare": [p.get("train_csv", "data/train.csv"), p.get("test_csv", "data/test.csv"),
+                        p.get("train_pixels", "data/train-pixels.npy"), p.get("test_pixels", "data/test-pixels.npy")],
             "train": [p.get("model_file", "model.joblib")],
             "evaluate": [p.get("accuracy_file", "accuracy.json"), p.get("metrics_file", "metrics.json")],
         }[self.stage]
@@ -79,9 +77,12 @@ class StageRun:
             labels = ", ".join(str(label) for label in p.get("categories", {}).values())
             return f"Prepare train and test tables for {labels}"
         if self.stage == "train":
-            knob = (f"max_iter={p.get('max_iter')}" if p.get("classifier") == "sgd"
-                    else f"n_estimators={p.get('n_estimators')}")
-            return f"Train {p.get('classifier')} classifier ({knob}, random_state={p.get('random_state')})"
+            knob = {"random-forest": f"n_estimators={p.get('n_estimators')}",
+                    "svm": f"C={p.get('C')}"}.get(p.get("classifier"), f"max_iter={p.get('max_iter')}")
+            extra = "".join(f", {name}={p[name]}" for name in ("features", "augment")
+                            if p.get(name, "raw" if name == "features" else "none") not in ("raw", "none"))
+            return (f"Train {p.get('classifier')} classifier ({knob}{extra}, "
+                    f"random_state={p.get('random_state')})")
         return f"Evaluate {p.get('model_file', 'model.joblib')} on {p.get('test_csv', 'data/test.csv')}"
 
     def papermill_command(self) -> str:
@@ -106,10 +107,20 @@ class StageRun:
         return args + [self.papermill_command()]
 
 
-def read_params(root: Path, stage: str) -> dict:
-    path = root / "params" / f"{stage}.yaml"
+def default_params_file(stage: str) -> str:
+    return f"params/{stage}.yaml"
+
+
+def read_params(root: Path, stage: str, params_file: str | None = None) -> dict:
+    relative = params_file or default_params_file(stage)
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        raise StageError(f"{relative}: name a params file inside the dataset, relative to its root, "
+                         "so that the run record holds a path that is valid in every clone.")
+    path = root / relative
     if not path.exists():
-        raise StageError(f"{path} is missing; restore it with `git checkout -- params/{stage}.yaml`.")
+        hint = (f"restore it with `git checkout -- {relative}`" if params_file is None else
+                "name a committed params file relative to the dataset root, such as params/best/train.yaml")
+        raise StageError(f"{relative} is missing; {hint}.")
     return yaml.safe_load(path.read_text()) or {}
 
 
@@ -125,10 +136,18 @@ def check_parameters(root: Path, stage: str, given: dict) -> None:
             f"Its parameters are: {', '.join(declared)}."
         )
     for name, value in given.items():
-        # A parameter whose comment reads "one of: a, b" accepts only those values.
-        choices = re.match(r"one of:\s*(.+)", declared[name].get("help", ""))
-        if choices and str(value) not in [c.strip() for c in choices.group(1).split(",")]:
-            raise StageError(f"Parameter {name} of stage {stage} must be one of {choices.group(1)}, not {value!r}.")
+        # A comment "one of: a, b" allows only those values; "one or more of: a, b (joined by +)"
+        # also allows them joined by +, each at most once.
+        help_text = declared[name].get("help", "")
+        several = re.match(r"one or more of:\s*([^(]+)", help_text)
+        choices = several or re.match(r"one of:\s*(.+)", help_text)
+        if choices:
+            allowed = [c.strip() for c in choices.group(1).split(",")]
+            parts = str(value).split("+") if several else [str(value)]
+            if any(part not in allowed for part in parts) or len(set(parts)) != len(parts):
+                how = " (several joined by +, each once)" if several else ""
+                raise StageError(f"Parameter {name} of stage {stage} must be one of "
+                                 f"{', '.join(allowed)}{how}, not {value!r}.")
         default = ast.literal_eval(declared[name]["default"])
         expected = (int, float) if isinstance(default, float) else type(default)
         if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
@@ -138,11 +157,12 @@ def check_parameters(root: Path, stage: str, given: dict) -> None:
             )
 
 
-def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = ()) -> StageRun:
-    """Resolve a stage's parameters (params file, then ``-p`` overrides) and check them."""
+def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
+         params_file: str | None = None) -> StageRun:
+    """Resolve a stage's parameters (its params file, then ``-p`` overrides) and check them."""
     if stage not in STAGES:
         raise StageError(f"Unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
-    params = read_params(root, stage)
+    params = read_params(root, stage, params_file)
     # papermill reads -p values the way YAML reads scalars: 100 is a number, sgd a string.
     params.update({name: yaml.safe_load(value) for name, value in overrides})
     check_parameters(root, stage, params)
@@ -152,6 +172,7 @@ def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = ()) -> Stage
         raw_dir=prepare.get("raw_dir", "data/raw/imagenette2-160"),
         categories=tuple(prepare.get("categories", {})),
         splits={"train": prepare.get("train_split", "train"), "test": prepare.get("test_split", "val")},
+        params_file=params_file or default_params_file(stage),
     )
 
 
@@ -184,9 +205,9 @@ def require_setup(root: Path, container: str) -> None:
 
 
 def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container: str = CONTAINER,
-        dry_run: bool = False) -> StageRun:
+        dry_run: bool = False, params_file: str | None = None) -> StageRun:
     """Run one stage through datalad in the dataset at ``root``, printing the command first."""
-    planned = plan(root, stage, overrides)
+    planned = plan(root, stage, overrides, params_file)
     command = planned.datalad_command(container)
     if dry_run:
         commands.show(command)

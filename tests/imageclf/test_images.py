@@ -80,3 +80,17 @@ def test_raw_pixels_are_float32_in_unit_range():
     pixels = np.full((2, 4, 4, 3), 255, dtype=np.uint8)
     flat = features.raw_pixels(pixels)
     assert flat.shape == (2, 48) and flat.dtype == np.float32 and flat.max() == 1.0
+
+
+def test_pixels_file_round_trip_is_memory_mapped_and_checked(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 4, 4, 3), dtype=np.uint8)
+    images.save_pixels(tmp_path / "data" / "p.npy", pixels)
+    mapped = images.open_pixels(tmp_path / "data" / "p.npy", rows=3)
+    assert isinstance(mapped, np.memmap) and np.array_equal(mapped, pixels)
+    with pytest.raises(ValueError, match="different prepare runs"):
+        images.open_pixels(tmp_path / "data" / "p.npy", rows=4)
+    with pytest.raises(FileNotFoundError, match="run the prepare stage"):
+        images.open_pixels(tmp_path / "missing.npy")
+    np.save(tmp_path / "f.npy", pixels.astype(np.float32))
+    with pytest.raises(ValueError, match="RGB pixels"):
+        images.open_pixels(tmp_path / "f.npy")

@@ -4,7 +4,7 @@ import joblib
 import numpy as np
 import pytest
 
-from imageclf import metrics, modeling
+from imageclf import features, metrics, modeling
 
 
 @pytest.fixture
@@ -19,13 +19,14 @@ def data():
 def test_same_seed_gives_byte_identical_model_files(tmp_path, data, name):
     paths = []
     for n in range(2):
-        model = modeling.make_classifier(name, max_iter=5, n_estimators=10, random_state=7)
+        model = modeling.make_classifier(name, max_iter=20, n_estimators=10, random_state=7)
         modeling.fit(model, *data)
         paths.append(tmp_path / f"model{n}.joblib")
-        modeling.save_model(paths[-1], model, image_size=100, features="raw")
+        modeling.save_model(paths[-1], model, image_size=100, extractor=features.Extractor("hog+color"))
     assert paths[0].read_bytes() == paths[1].read_bytes()
     bundle = modeling.load_model(paths[0])
-    assert bundle["image_size"] == 100 and bundle["features"] == "raw"
+    assert bundle["image_size"] == 100 and bundle["features"] == "hog+color"
+    assert bundle["extractor"].spec == "hog+color"
     assert bundle["classifier"].score(*data) > 0.9
 
 
@@ -35,8 +36,17 @@ def test_sgd_stopping_early_is_reported(data):
 
 
 def test_unknown_classifier_lists_the_known_ones():
-    with pytest.raises(ValueError, match="sgd, random-forest"):
-        modeling.make_classifier("svm")
+    with pytest.raises(ValueError, match="sgd, random-forest, gradient-boosting"):
+        modeling.make_classifier("deep-net")
+
+
+def test_seed_is_what_changes_a_seeded_model(data):
+    def trained(seed):
+        model = modeling.make_classifier("random-forest", n_estimators=5, random_state=seed)
+        modeling.fit(model, *data)
+        return [tree.tree_.threshold.tolist() for tree in model.estimators_]
+
+    assert trained(1) == trained(1) and trained(1) != trained(2)
 
 
 def test_foreign_model_file_is_refused(tmp_path):

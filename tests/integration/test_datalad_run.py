@@ -32,13 +32,15 @@ def test_stages_are_recorded_and_rerun_byte_for_byte(clone_with_data):
     assert prepare["cmd"] == ("papermill notebooks/prepare.ipynb executed/prepare.ipynb "
                               "-f params/prepare.yaml -k python3 --log-output --engine stable")
     assert "params/train.yaml" in train["inputs"] and "data/train.csv" in train["inputs"]
-    assert "data/raw/imagenette2-160/train/n03445777" in train["inputs"]
+    # decoded once by prepare: train reads the pixels file, not the images
+    assert "data/train-pixels.npy" in train["inputs"] and not any("raw" in p for p in train["inputs"])
+    assert "data/train-pixels.npy" in prepare["outputs"]
     assert train["outputs"] == ["model.joblib", "executed/train.ipynb"]
     assert evaluate["outputs"] == ["accuracy.json", "metrics.json", "executed/evaluate.ipynb"]
 
     # Outputs as the handbook has them: model annexed, small text results in git.
-    assert (clone / "model.joblib").is_symlink()
-    assert ".git/annex/objects" in str((clone / "model.joblib").readlink())
+    for annexed in ("model.joblib", "data/train-pixels.npy", "data/test-pixels.npy"):
+        assert ".git/annex/objects" in str((clone / annexed).readlink())
     assert json.loads((clone / "accuracy.json").read_text())["accuracy"] >= 0.9  # colours separate
     assert (clone / "data/train.csv").read_text().startswith(",filename,label\n0,data/raw/imagenette2-160/")
 
