@@ -12,7 +12,7 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial compare report lab verify overhead walkthrough test
+.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ verify: $(VENV)/.installed ## rerun the story's train and evaluate records and c
 
 overhead: $(VENV)/.installed ## print containers-run's overhead per stage over direct papermill (after `make tutorial`)
 	$(PIPELINE) overhead
+
+bench: setup data container ## our stages against the handbook's scripts: table with targets, results/benchmark.json
+	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m benchmark
 
 walkthrough: setup ## execute notebooks/walkthrough.ipynb with papermill in a scratch folder (WORK_DIR)
 	$(BIN)/papermill notebooks/walkthrough.ipynb $(WORK_DIR)/walkthrough.ipynb -k python3 \

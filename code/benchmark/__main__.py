@@ -1,0 +1,107 @@
+"""``python -m benchmark``: run every measurement, print the table, write the JSON."""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from pipeline import cli, commands
+
+from . import measure
+
+SECTIONS = ("loading", "memory", "story", "overhead", "ten")
+
+
+def rows(results: dict) -> list[tuple[str, str, str, str, bool | None]]:
+    """(measure, handbook, ours, figure vs target, met) for every figure that has a target."""
+    table = []
+    if "loading" in results:
+        r = results["loading"]
+        table.append((f"image loading, {r['images']} images", f"{r['handbook_s']} s", f"{r['ours_s']} s",
+                      f"{r['speedup']}x faster (target >= 5x)", r["speedup"] >= 5))
+    if "memory" in results:
+        r = results["memory"]
+        base = r["handbook_sgd10"]["peak_rss_mb"]
+        for key, label in (("sgd10", "SGD max_iter 10, raw pixels"), ("best", "params/best/train.yaml")):
+            ours = r[f"ours_{key}"]
+            table.append((f"train peak RSS, {label}", f"{base:.0f} MB", f"{ours['peak_rss_mb']:.0f} MB",
+                          f"{r[f'ratio_{key}']:.0%} of the handbook's (target <= 25%)", r[f"ratio_{key}"] <= 0.25))
+    if "story" in results:
+        r = results["story"]
+        ratio = r["ours"]["seconds"] / r["handbook"]["seconds"]
+        table.append(("whole story in containers", f"{r['handbook']['seconds']} s", f"{r['ours']['seconds']} s",
+                      f"{ratio:.0%} of the handbook's (target <= 50%)", ratio <= 0.5))
+        for name, value in r["handbook"]["accuracy"].items():
+            table.append((f"accuracy {name}", f"{value:.4f}", f"{r['ours']['accuracy'][name]:.4f}", "", None))
+        best = r["ours"]["best"]["accuracy"]
+        table.append(("accuracy params/best/train.yaml (containers-run)", "", f"{best:.4f}",
+                      "target >= 0.92", best >= 0.92))
+    if "overhead" in results:
+        for row in results["overhead"]:
+            table.append((f"containers-run overhead, {row['stage']}", "", f"{row['overhead']:+.2f} s",
+                          "target <= 1.5 s", row["overhead"] <= 1.5))
+    if "ten" in results:
+        r = results["ten"]
+        table.append((f"ten classes, {r['images']} images: prepare+train+evaluate", "", f"{r['seconds']} s",
+                      "target about 60 s", r["seconds"] <= 75))
+        table.append(("ten classes: peak RSS of any stage", "", f"{r['peak_rss_mb']:.0f} MB",
+                      "target <= 1024 MB", r["peak_rss_mb"] <= 1024))
+    return table
+
+
+def render(table: list[tuple]) -> str:
+    widths = [max(len(str(row[i])) for row in table + [("measure", "handbook", "ours", "figure", "")])
+              for i in range(4)]
+    lines = []
+    for row in [("measure", "handbook", "ours", "figure", None)] + table:
+        mark = {True: "met", False: "NOT met", None: ""}[row[4]] if row[0] != "measure" else "target"
+        lines.append("  ".join(str(cell).ljust(w) for cell, w in zip(row[:4], widths)) + "  " + mark)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
+    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
+    parser.add_argument("--archive", type=Path, help="ten classes: reuse this generated archive")
+    parser.add_argument("--json", type=Path, default=Path("results/benchmark.json"))
+    args = parser.parse_args()
+    root = cli.find_root()
+    sections = args.only or SECTIONS
+    scratch = Path(tempfile.mkdtemp(prefix="imageclf-bench-"))
+    log = scratch / "benchmark.log"
+    results: dict = {"machine": {"cores": __import__("os").cpu_count()}, "sections": list(sections)}
+    started = time.perf_counter()
+    try:
+        print(f"benchmark: scratch folder {scratch}, command output in {log}", flush=True)
+        clone = measure.clone_dataset(root, scratch / "ours-story", log)
+        steps = {
+            "loading": lambda: measure.image_loading(clone),
+            "memory": lambda: measure.train_memory(clone, scratch, log),
+            "story": lambda: {"handbook": measure.handbook_story(
+                                  measure.clone_dataset(root, scratch / "handbook-story", log), log),
+                              "ours": measure.our_story(clone, log)},
+            "overhead": lambda: measure.containers_run_overhead(root),
+            "ten": lambda: measure.ten_classes(clone, scratch, log, args.archive),
+        }
+        for name in sections:
+            print(f"== {name} ...", flush=True)
+            section_started = time.perf_counter()
+            results[name] = steps[name]()
+            print(f"   done in {time.perf_counter() - section_started:.0f} s", flush=True)
+    except (measure.BenchmarkError, commands.CommandFailed) as error:
+        raise SystemExit(f"error: {error}\n(last lines of {log}:)\n" +
+                         "\n".join(log.read_text().splitlines()[-30:]))
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    table = rows(results)
+    results["table"] = [dict(zip(("measure", "handbook", "ours", "figure", "met"), row)) for row in table]
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n" + render(table))
+    print(f"\nwrote {args.json}; benchmark took {results['seconds']:.0f} s")
+    commands.remove_tree(scratch)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The handbook's prepare step, as the benchmark's baseline: list two Imagenette folders into CSVs.
+
+Written from the DataLad Handbook's description of its ``code/prepare.py``: walk the train and
+val folders with ``Path.rglob("*/*.JPEG")``, keep golf balls and parachutes, and write
+data/train.csv and data/test.csv with pandas' default index column. Run from the dataset root.
+"""
+from pathlib import Path
+
+import pandas as pd
+
+FOLDERS_TO_LABELS = {"n03445777": "golf ball", "n03888257": "parachute"}
+
+
+def files_and_labels(source: Path) -> tuple[list[str], list[str]]:
+    filenames, labels = [], []
+    for image_path in source.rglob("*/*.JPEG"):
+        folder = image_path.parent.name
+        if folder in FOLDERS_TO_LABELS:
+            filenames.append(str(image_path))
+            labels.append(FOLDERS_TO_LABELS[folder])
+    return filenames, labels
+
+
+def save_as_csv(filenames: list[str], labels: list[str], destination: Path) -> None:
+    pd.DataFrame({"filename": filenames, "label": labels}).to_csv(destination)
+
+
+if __name__ == "__main__":
+    data = Path("data")
+    for split, csv in (("train", "train.csv"), ("val", "test.csv")):
+        save_as_csv(*files_and_labels(data / "raw" / "imagenette2-160" / split), data / csv)
