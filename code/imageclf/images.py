@@ -11,6 +11,9 @@ a third of the memory of float32, an eighth of the handbook's float64.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -46,14 +49,8 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
         return np.asarray(rgb, dtype=np.uint8)
 
 
-def load_images(
-    paths: Sequence[str | Path], size: int, progress_every: int = 500
-) -> LoadedImages:
-    """Decode ``paths`` in order; unreadable images are skipped and reported, never fatal.
-
-    Progress lines carry counts only, no rates: they end up in the executed notebook (and in
-    the terminal through papermill's --log-output), which must not change with timing.
-    """
+def _decode_chunk(paths: Sequence[str | Path], size: int) -> tuple[np.ndarray, list[int], list[tuple[str, str]]]:
+    """Decode ``paths``; return their pixels, the positions that could be read, and the skipped."""
     pixels = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     kept: list[int] = []
     skipped: list[tuple[str, str]] = []
@@ -65,9 +62,50 @@ def load_images(
             raise
         except (UnidentifiedImageError, OSError, ValueError) as error:
             skipped.append((str(path), f"{type(error).__name__}: {error}"))
-        done = index + 1
-        if progress_every and (done % progress_every == 0 or done == len(paths)):
-            print(f"loaded {done}/{len(paths)} images", flush=True)
+    return pixels[: len(kept)], kept, skipped
+
+
+def default_workers() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def load_images(
+    paths: Sequence[str | Path], size: int, progress_every: int = 500, workers: int | None = None,
+    chunk: int = 250,
+) -> LoadedImages:
+    """Decode ``paths`` in order; unreadable images are skipped and reported, never fatal.
+
+    Chunks of ``chunk`` images are decoded by ``workers`` processes (default: the cores this
+    process may use, at most 4) and put back in list order, so the result does not depend on
+    how many there are. Progress lines carry counts only, no rates: they end up in the executed
+    notebook, which must not change with timing.
+    """
+    workers = default_workers() if workers is None else workers
+    chunks = [paths[start: start + chunk] for start in range(0, len(paths), chunk)]
+    pixels = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    kept: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    reported = 0
+
+    def collect(results) -> None:
+        nonlocal reported
+        done = 0
+        for number, (chunk_pixels, chunk_kept, chunk_skipped) in enumerate(results):
+            pixels[len(kept): len(kept) + len(chunk_kept)] = chunk_pixels
+            kept.extend(number * chunk + index for index in chunk_kept)
+            skipped.extend(chunk_skipped)
+            done += len(chunks[number])
+            while progress_every and (reported + progress_every <= done or (done == len(paths) > reported)):
+                reported = min(reported + progress_every, done)
+                print(f"loaded {reported}/{len(paths)} images", flush=True)
+
+    if workers > 1 and len(chunks) > 1:
+        # spawn, not fork: the notebook kernel runs threads that a forked child must not inherit
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            collect(pool.map(_decode_chunk, chunks, [size] * len(chunks)))
+    else:
+        collect(_decode_chunk(part, size) for part in chunks)
     return LoadedImages(pixels[: len(kept)], np.asarray(kept, dtype=np.int64), skipped)
 
 

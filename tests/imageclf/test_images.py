@@ -94,3 +94,23 @@ def test_pixels_file_round_trip_is_memory_mapped_and_checked(tmp_path):
     np.save(tmp_path / "f.npy", pixels.astype(np.float32))
     with pytest.raises(ValueError, match="RGB pixels"):
         images.open_pixels(tmp_path / "f.npy")
+
+
+def test_parallel_decoding_gives_the_same_rows_in_the_same_order(tmp_path):
+    write_tree(tmp_path, {"train": 7})
+    paths = sorted(str(p) for p in (tmp_path / "imagenette2-160").rglob("*.JPEG"))
+    (tmp_path / "broken.JPEG").write_bytes(b"not a jpeg")
+    paths.insert(5, str(tmp_path / "broken.JPEG"))
+    serial = images.load_images(paths, 8, workers=1, chunk=3)
+    parallel = images.load_images(paths, 8, workers=2, chunk=3)
+    assert np.array_equal(serial.pixels, parallel.pixels) and serial.pixels.shape[0] == 14
+    assert parallel.kept.tolist() == [i for i in range(15) if i != 5]
+    assert [path for path, _ in parallel.skipped] == [str(tmp_path / "broken.JPEG")]
+
+
+def test_progress_is_counted_in_list_order(tmp_path, capsys):
+    write_tree(tmp_path, {"train": 5})
+    paths = sorted(str(p) for p in (tmp_path / "imagenette2-160").rglob("*.JPEG"))
+    images.load_images(paths, 8, progress_every=4, workers=2, chunk=3)
+    assert capsys.readouterr().out.splitlines() == [
+        "loaded 4/10 images", "loaded 8/10 images", "loaded 10/10 images"]

@@ -20,7 +20,7 @@ def real_data_clone(tmp_path, registered_dataset):
     return clone
 
 
-def test_random_forest_accuracy_on_real_images(real_data_clone):
+def test_random_forest_and_best_params_accuracy_on_real_images(real_data_clone):
     clone = real_data_clone
     run = [sys.executable, "-m", "pipeline", "run"]
     sh([*run, "prepare"], clone)
@@ -30,3 +30,14 @@ def test_random_forest_accuracy_on_real_images(real_data_clone):
     accuracy = json.loads((clone / "accuracy.json").read_text())["accuracy"]
     print(f"random forest accuracy on the real images: {accuracy:.4f}")
     assert 0.79 <= accuracy <= 0.83
+
+    # The named best configuration, as a user runs it: recorded, in the container.
+    sh([*run, "train", "-f", "params/best/train.yaml"], clone)
+    sh([*run, "evaluate"], clone)
+    best = json.loads((clone / "accuracy.json").read_text())["accuracy"]
+    print(f"params/best/train.yaml accuracy on the real images: {best:.4f}")
+    assert best >= 0.92
+    from pipeline import history
+
+    train = history.run_record(clone, history.git(clone, "rev-parse", "HEAD~1"))
+    assert "params/best/train.yaml" in train["inputs"] and "-f params/best/train.yaml" in train["cmd"]
