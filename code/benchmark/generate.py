@@ -17,24 +17,24 @@ TEN_CLASSES = ("n01440764", "n02102040", "n02979186", "n03000684", "n03028079",
 OFFICIAL_COUNTS = {"train": 9469, "val": 3925}
 
 
-def image(rng: np.random.Generator, tint: np.ndarray) -> Image.Image:
+def image(rng: np.random.Generator, tint: np.ndarray, grain: np.ndarray) -> Image.Image:
     coarse = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)  # upsampled: smooth like a photo
     field = np.asarray(Image.fromarray(coarse).resize((213, 160), Image.Resampling.BICUBIC), dtype=np.float32)
-    field = 0.6 * field + 0.4 * tint + rng.normal(0, 12, field.shape)
-    return Image.fromarray(np.clip(field, 0, 255).astype(np.uint8))
+    return Image.fromarray(np.clip(0.6 * field + 0.4 * tint + grain, 0, 255).astype(np.uint8))
 
 
 def make_archive(target: Path, counts: dict[str, int] = OFFICIAL_COUNTS, seed: int = 0) -> Path:
     """Write ``target`` (a .tgz) and return it; images are spread evenly over the ten classes."""
     rng = np.random.default_rng(seed)
     tints = rng.integers(0, 256, (len(TEN_CLASSES), 3)).astype(np.float32)
+    grains = rng.normal(0, 12, (16, 160, 213, 3)).astype(np.float32)  # texture, drawn once
     tree = target.parent / "generated-tree"
     for split, total in counts.items():
         for n in range(total):
             folder = TEN_CLASSES[n % len(TEN_CLASSES)]
             path = tree / "imagenette2-160" / split / folder / f"{folder}_{n}.JPEG"
             path.parent.mkdir(parents=True, exist_ok=True)
-            image(rng, tints[n % len(TEN_CLASSES)][None, None]).save(path, quality=85)
+            image(rng, tints[n % len(TEN_CLASSES)][None, None], grains[n % 16]).save(path, quality=85)
             if (n + 1) % 2000 == 0 or n + 1 == total:
                 print(f"  generated {n + 1}/{total} {split} images", flush=True)
     with tarfile.open(target, "w:gz") as tar:
