@@ -65,7 +65,8 @@ def clone_dataset(root: Path, target: Path, log: Path) -> Path:
     with log.open("a") as out:
         def run(*args: str) -> None:
             commands.run(list(args), cwd=target if Path(target).exists() else None, quiet=True,
-                         stdout=out)
+                         stdout=out, stderr=subprocess.STDOUT)
+        overhead.fetch_images(root, out)
         run("datalad", "clone", str(root), str(target))
         run("datalad", "get", RAW, ".datalad/environments")
         if commands.output(["git", "tag", "--list", "ready4analysis"], cwd=target):

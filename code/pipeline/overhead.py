@@ -16,6 +16,8 @@ from pathlib import Path
 
 from . import commands, stages
 
+RAW_IMAGES = "data/raw/imagenette2-160"
+
 
 def timed(args: list[str] | str, cwd: Path) -> float:
     started = time.perf_counter()
@@ -24,12 +26,21 @@ def timed(args: list[str] | str, cwd: Path) -> float:
     return time.perf_counter() - started
 
 
+def fetch_images(root: Path, stdout=subprocess.DEVNULL) -> None:
+    """Get the images into ``root``'s data/raw (as prepare would): a clone of ``root`` then copies
+    them from there. Without it, a clone's data/raw would have to extract the archive itself from
+    an input dataset it reaches only through a relative path that is valid from ``root`` alone."""
+    commands.run(["datalad", "get", RAW_IMAGES], cwd=root, quiet=True, stdout=stdout,
+                 stderr=subprocess.STDOUT)
+
+
 def measure(root: Path, container: str = stages.CONTAINER, repeats: int = 2) -> list[dict]:
     scratch = Path(tempfile.mkdtemp(prefix="imageclf-overhead-"))
     try:
+        fetch_images(root)
         clone = scratch / "ds"
         commands.run(["datalad", "clone", str(root), str(clone)])
-        commands.run(["datalad", "get", "data/raw/imagenette2-160", ".datalad/environments"], cwd=clone,
+        commands.run(["datalad", "get", RAW_IMAGES, ".datalad/environments"], cwd=clone,
                      stdout=subprocess.DEVNULL)
         rows = []
         for stage in stages.STAGES:
