@@ -1,4 +1,4 @@
-"""The handbook's random forest on real images: the shared stand-in archive in CI
+"""The handbook's random forest and params/best/train.yaml on real images: the shared stand-in archive in CI
 (IMAGENETTE_URL), or the official archive where it is reachable and a user asks for it."""
 import json
 import os
@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from helpers import require, sh
+from helpers import git, require, sh
+from pipeline import history
 
 
 @pytest.fixture
@@ -37,7 +38,10 @@ def test_random_forest_and_best_params_accuracy_on_real_images(real_data_clone):
     best = json.loads((clone / "accuracy.json").read_text())["accuracy"]
     print(f"params/best/train.yaml accuracy on the real images: {best:.4f}")
     assert best >= 0.92
-    from pipeline import history
-
     train = history.run_record(clone, history.git(clone, "rev-parse", "HEAD~1"))
     assert "params/best/train.yaml" in train["inputs"] and "-f params/best/train.yaml" in train["cmd"]
+
+    # Recomputing the best model from its record changes no byte: datalad makes no new commit.
+    head = git(clone, "rev-parse", "HEAD")
+    sh(["datalad", "rerun", git(clone, "rev-parse", "HEAD~1")], clone)
+    assert git(clone, "rev-parse", "HEAD") == head and git(clone, "status", "--porcelain") == ""
