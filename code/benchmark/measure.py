@@ -42,9 +42,8 @@ def measured(args: list[str], cwd: Path, log: Path) -> dict:
 
 
 def papermill(stage: str, params_file: str | None = None) -> list[str]:
-    planned = stages.StageRun(stage=stage, params={}, overrides=(), raw_dir="", categories=(), splits={},
-                              params_file=params_file or stages.default_params_file(stage))
-    return [sys.executable, "-m", *planned.papermill_command().split()]
+    """The stage's papermill call, with this environment's Python."""
+    return [sys.executable, "-m", *stages.papermill_args(stage, params_file)]
 
 
 def scratch_tree(target: Path, clone: Path, raw: Path | None = None) -> Path:

@@ -86,13 +86,7 @@ class StageRun:
         return f"Evaluate {p.get('model_file', 'model.joblib')} on {p.get('test_csv', 'data/test.csv')}"
 
     def papermill_command(self) -> str:
-        # --log-output echoes the cells' output (progress, accuracy) to the terminal as they run;
-        # the stable engine (code/papermill_stable) writes no timestamps into the notebook.
-        args = ["papermill", self.notebook, self.executed, "-f", self.params_file, "-k", "python3",
-                "--log-output", "--engine", "stable"]
-        for name, value in self.overrides:
-            args += ["-p", name, value]
-        return shlex.join(args)
+        return shlex.join(papermill_args(self.stage, self.params_file, self.overrides))
 
     def datalad_command(self, container: str = CONTAINER) -> list[str]:
         if container == "none":
@@ -109,6 +103,17 @@ class StageRun:
 
 def default_params_file(stage: str) -> str:
     return f"params/{stage}.yaml"
+
+
+def papermill_args(stage: str, params_file: str | None = None, overrides=()) -> list[str]:
+    """The papermill call of a stage, run from the dataset root."""
+    # --log-output echoes the cells' output (progress, accuracy) to the terminal as they run;
+    # the stable engine (code/papermill_stable) writes no timestamps into the notebook.
+    args = ["papermill", f"notebooks/{stage}.ipynb", f"{EXECUTED_DIR}/{stage}.ipynb",
+            "-f", params_file or default_params_file(stage), "-k", "python3", "--log-output", "--engine", "stable"]
+    for name, value in overrides:
+        args += ["-p", name, value]
+    return args
 
 
 def read_params(root: Path, stage: str, params_file: str | None = None) -> dict:
