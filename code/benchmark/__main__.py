@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -71,7 +72,7 @@ def main() -> None:
     sections = args.only or SECTIONS
     scratch = Path(tempfile.mkdtemp(prefix="imageclf-bench-"))
     log = scratch / "benchmark.log"
-    results: dict = {"machine": {"cores": __import__("os").cpu_count()}, "sections": list(sections)}
+    results: dict = {"machine": {"cores": os.cpu_count()}, "sections": list(sections)}
     started = time.perf_counter()
     try:
         print(f"benchmark: scratch folder {scratch}, command output in {log}", flush=True)

@@ -63,10 +63,10 @@ def clone_dataset(root: Path, target: Path, log: Path) -> Path:
     the story's tags, branch and runs (so that the story starts from scratch)."""
     with log.open("a") as out:
         def run(*args: str) -> None:
-            commands.run(list(args), cwd=target if Path(target).exists() else None, quiet=True,
-                         stdout=out, stderr=subprocess.STDOUT)
+            commands.run(list(args), cwd=target, quiet=True, stdout=out, stderr=subprocess.STDOUT)
         overhead.fetch_images(root, out)
-        run("datalad", "clone", str(root), str(target))
+        commands.run(["datalad", "clone", str(root), str(target)], quiet=True, stdout=out,
+                     stderr=subprocess.STDOUT)
         run("datalad", "get", RAW, ".datalad/environments")
         if commands.output(["git", "tag", "--list", "ready4analysis"], cwd=target):
             run("git", "reset", "--hard", "--quiet", "ready4analysis^")
@@ -170,7 +170,9 @@ def ten_classes(clone: Path, scratch: Path, log: Path, archive: Path | None = No
         archive = generate.make_archive(scratch / "imagenette2-160-generated.tgz")
     extracted = scratch / "ten-raw"
     with tarfile.open(archive) as tar:
-        tar.extractall(extracted, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(extracted)
+        # the data filter exists from Python 3.11.4 on; Debian 12's 3.11.2 lacks it
+        kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(extracted, **kwargs)
     tree = scratch_tree(scratch / "ten", clone, raw=extracted / "imagenette2-160")
     steps = {"prepare": papermill("prepare", "params/ten-classes/prepare.yaml"),
              "train": papermill("train", "params/ten-classes/train.yaml"),

@@ -35,14 +35,19 @@ class MissingContentError(FileNotFoundError):
     """An annexed image whose content is not in this clone."""
 
 
-def load_image(path: str | Path, size: int) -> np.ndarray:
-    """One image as a (size, size, 3) uint8 RGB array, squashed to a square as the handbook does."""
-    path = Path(path)
+def require_content(path: Path, fetch: str | Path) -> None:
+    """Raise :class:`MissingContentError` for an annexed file whose content is not here."""
     if path.is_symlink() and not path.exists():
         raise MissingContentError(
             f"{path}: the file's content is not in this clone. Fetch it with "
-            f"`datalad get {path.parent}` or declare it as an --input of the run."
+            f"`datalad get {fetch}` or declare it as an --input of the run."
         )
+
+
+def load_image(path: str | Path, size: int) -> np.ndarray:
+    """One image as a (size, size, 3) uint8 RGB array, squashed to a square as the handbook does."""
+    path = Path(path)
+    require_content(path, path.parent)
     with Image.open(path) as image:
         image.draft("RGB", (size, size))  # JPEG only: decode at the smallest scale >= size
         rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
@@ -109,6 +114,15 @@ def load_images(
     return LoadedImages(pixels[: len(kept)], np.asarray(kept, dtype=np.int64), skipped)
 
 
+def decode_table(table, size: int):
+    """Decode the images of a table's ``filename`` column; return the table without the rows
+    that could not be read (reported) and the pixels of the rest, row for row."""
+    loaded = load_images(table["filename"].tolist(), size)
+    for path, reason in loaded.skipped:
+        print("  skipped", path, "-", reason)
+    return table.iloc[loaded.kept].reset_index(drop=True), loaded.pixels
+
+
 def save_pixels(path: str | Path, pixels: np.ndarray) -> None:
     """Write decoded pixels (uint8, rows in CSV order) as a .npy file: the decode-once cache that
     train and evaluate read instead of the JPEGs."""
@@ -120,8 +134,7 @@ def open_pixels(path: str | Path, rows: int | None = None) -> np.ndarray:
     """Memory-map a file written by :func:`save_pixels`: nothing is read until it is used, so a
     stage holds only the chunks it is turning into features. ``rows`` checks it matches its CSV."""
     path = Path(path)
-    if path.is_symlink() and not path.exists():
-        raise MissingContentError(f"{path}: the file's content is not in this clone: `datalad get {path}`.")
+    require_content(path, path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the prepare stage, which writes it.")
     pixels = np.load(path, mmap_mode="r", allow_pickle=False)

@@ -36,9 +36,8 @@ def _normalise(patches: np.ndarray) -> np.ndarray:
 
 
 def _windows(images: np.ndarray) -> np.ndarray:
-    """All patches at every STRIDE-th position: (n, rows, cols, PATCH*PATCH*3), a view."""
-    view = sliding_window_view(images, (PATCH, PATCH), axis=(1, 2))[:, ::STRIDE, ::STRIDE]
-    return view  # (n, rows, cols, 3, PATCH, PATCH)
+    """All patches at every STRIDE-th position: a view of shape (n, rows, cols, 3, PATCH, PATCH)."""
+    return sliding_window_view(images, (PATCH, PATCH), axis=(1, 2))[:, ::STRIDE, ::STRIDE]
 
 
 @dataclass
