@@ -1,0 +1,156 @@
+"""What a stage may be asked, checked before datalad or the container starts.
+
+Params files must be YAML mappings inside the dataset; ``-p`` values are read the way
+papermill's own command line reads them; every path a run reads or writes must stay inside the
+dataset and out of its git machinery, also through symlinks.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+GLOB_CHARACTERS = "*?["  # datalad expands --input/--output as globs
+
+
+class StageError(ValueError):
+    """A stage cannot run as asked; the message says what to change."""
+
+
+def load_yaml(text: str, where: str):
+    """YAML as papermill reads it (dates stay strings); a parse error names line and fix."""
+    from papermill.iorw import NoDatesSafeLoader
+
+    try:
+        return yaml.load(text, Loader=NoDatesSafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise StageError(f"{where} is not valid YAML{at}: {problem}. Fix it and run again.") from None
+
+
+def read_params_file(root: Path, relative: str, named: bool) -> dict:
+    """The mapping in a params file inside the dataset (``named``: given with -f by the user)."""
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        raise StageError(f"{relative}: name a params file inside the dataset, relative to its root, "
+                         "so that the run record holds a path that is valid in every clone.")
+    path = root / relative
+    if not path.exists():
+        hint = ("name a committed params file relative to the dataset root, such as "
+                "params/best/train.yaml" if named else f"restore it with `git checkout -- {relative}`")
+        raise StageError(f"{relative} is missing; {hint}.")
+    require_inside(root, relative, "params file")
+    if path.is_dir():
+        raise StageError(f"{relative} is a folder; name a params file (YAML) in it, such as "
+                         f"{relative.rstrip('/')}/train.yaml.")
+    params = load_yaml(path.read_text(), relative)
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise StageError(f"{relative} holds a {type(params).__name__}, not parameter names with "
+                         "values: write one `name: value` per line.")
+    return params
+
+
+def resolve_override(declared: dict, name: str, value: str):
+    """A ``-p`` value as papermill's command line passes it: True/False/None, int, float, else
+    the string as typed. A parameter whose default is a mapping or list takes YAML instead
+    (``-p categories '{n01440764: tench, ...}'``); papermill then gets it through ``-y``."""
+    from papermill.cli import _resolve_type
+
+    default = declared.get(name, {}).get("default")
+    if default is not None and default.lstrip()[:1] in "{[":
+        return load_yaml(value, f"The value of -p {name}")
+    return _resolve_type(value)
+
+
+def check_parameters(declared: dict, stage: str, given: dict) -> None:
+    """Refuse names the notebook does not declare, and values of the wrong type or choice."""
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise StageError(
+            f"Unknown parameter(s) {', '.join(map(str, unknown))} for stage {stage}. "
+            f"Its parameters are: {', '.join(declared)}."
+        )
+    for name, value in given.items():
+        # A comment "one of: a, b" allows only those values; "one or more of: a, b (joined by +)"
+        # also allows them joined by +, each at most once.
+        help_text = declared[name].get("help", "")
+        several = re.match(r"one or more of:\s*([^(]+)", help_text)
+        choices = several or re.match(r"one of:\s*(.+)", help_text)
+        if choices:
+            allowed = [c.strip() for c in choices.group(1).split(",")]
+            parts = str(value).split("+") if several else [str(value)]
+            if any(part not in allowed for part in parts) or len(set(parts)) != len(parts):
+                how = " (several joined by +, each once)" if several else ""
+                raise StageError(f"Parameter {name} of stage {stage} must be one of "
+                                 f"{', '.join(allowed)}{how}, not {value!r}.")
+        default = ast.literal_eval(declared[name]["default"])
+        expected = (int, float) if isinstance(default, float) else type(default)
+        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
+            raise StageError(
+                f"Parameter {name} of stage {stage} must be of type {type(default).__name__} "
+                f"(like its default {default!r}), not {value!r}."
+            )
+
+
+def check_categories(categories) -> None:
+    """prepare's categories: at least two plain folder names (a classifier needs two classes)."""
+    if len(categories) < 2:
+        raise StageError("prepare needs at least two categories (a classifier tells classes apart; "
+                         f"train would fail on {len(categories)}): list two or more folder names "
+                         "with their labels under `categories`.")
+    for folder in categories:
+        if not isinstance(folder, str) or folder in (".", "..") or "/" in folder or not folder:
+            raise StageError(f"Category {folder!r} is not a folder name such as n03445777: "
+                             "name the category folders of the Imagenette split.")
+
+
+def require_inside(root: Path, relative: str, what: str) -> None:
+    """Refuse a path that leaves the dataset or enters git's machinery, also through symlinks.
+
+    Annexed files are symlinks into .git/annex/objects: those links are what they should be.
+    """
+    if not isinstance(relative, str) or not relative.strip() or "\0" in relative:
+        raise StageError(f"The {what} {relative!r} is not a path: name a file inside the dataset.")
+    path = Path(relative)
+    if path.is_absolute() or ".." in path.parts:
+        raise StageError(f"The {what} {relative} leaves the dataset: name a path inside it, relative "
+                         "to its root and without `..`, such as results/accuracy.json.")
+    if ".git" in path.parts:
+        raise StageError(f"The {what} {relative} is inside git's own folder (.git): name a path in "
+                         "the dataset's working tree.")
+    if any(character in relative for character in GLOB_CHARACTERS):
+        raise StageError(f"The {what} {relative} contains one of {GLOB_CHARACTERS}, which datalad "
+                         "reads as a wildcard: choose a name without them.")
+    top = root.resolve()
+    folder = (root / path).parent.resolve()
+    if not _within(folder, top):
+        raise StageError(f"The {what} {relative} lies in a folder that is a symlink out of the dataset "
+                         f"(to {folder}): name a path whose folders are inside the dataset.")
+    target = (root / path).resolve()
+    if (root / path).is_symlink() and not (_within(target, top) and _allowed_in_dataset(target, top)):
+        raise StageError(f"The {what} {relative} is a symlink to {target}, outside the dataset: "
+                         "name a file that lives in the dataset.")
+
+
+def _within(path: Path, top: Path) -> bool:
+    return path == top or top in path.parents
+
+
+def _allowed_in_dataset(target: Path, top: Path) -> bool:
+    """Outside any .git folder, or annexed content (.git/annex/objects, also of subdatasets)."""
+    parts = target.relative_to(top).parts
+    if ".git" not in parts:
+        return True
+    at = parts.index(".git")
+    return parts[at + 1:at + 3] == ("annex", "objects")
+
+
+def require_output_is_a_file(root: Path, relative: str) -> None:
+    if (root / relative).is_dir() and not (root / relative).is_symlink():
+        raise StageError(f"The output {relative} is a folder: name a file, such as {relative.rstrip('/')}/"
+                         "result.json.")
