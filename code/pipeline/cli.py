@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
-from . import commands, compare, container, engine, inputdata, overhead, report, stages, story, verify
+from . import (commands, compare, container, engine, inputdata, lock, overhead, recovery, report,
+               stages, story, verify)
+
+# Commands that write to the dataset: each holds its lock (one writer per dataset).
+WRITERS = {"data", "container", "run", "pipeline", "tutorial", "verify", "overhead"}
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -91,14 +96,21 @@ def parser() -> argparse.ArgumentParser:
     sub = cli.add_subparsers(dest="command", required=True)
     # Every command that runs stages takes the same --container option.
     in_container = argparse.ArgumentParser(add_help=False)
+    in_container.add_argument("--no-wait", action="store_true",
+                              help="if another command is writing to the dataset, stop at once "
+                                   f"(exit code {lock.EXIT_BUSY}) instead of waiting for it")
     in_container.add_argument("--container", default=os.environ.get("CONTAINER") or stages.CONTAINER,
                               help="container to run in, or 'none' for this machine's .venv "
                                    "(default: $CONTAINER or software)")
 
-    data = sub.add_parser("data", help="create the input dataset (download-url --archive) and clone it into data/raw")
+    # The writers without --container take --no-wait alone.
+    writer = argparse.ArgumentParser(add_help=False)
+    writer.add_argument("--no-wait", action="store_true", help=f"do not wait for another writer (exit {lock.EXIT_BUSY})")
+
+    data = sub.add_parser("data", parents=[writer], help="create the input dataset (download-url --archive) and clone it into data/raw")
     data.set_defaults(func=cmd_data)
 
-    image = sub.add_parser("container", help="build and/or register the software container")
+    image = sub.add_parser("container", parents=[writer], help="build and/or register the software container")
     image.add_argument("action", choices=["build", "register", "setup"], help="setup = build then register")
     image.add_argument("--base", default=os.environ.get("BASE"), help="base image (default: official python:3.11-slim, else a debootstrapped Debian)")
     image.set_defaults(func=cmd_container)
@@ -128,7 +140,7 @@ def parser() -> argparse.ArgumentParser:
     table.add_argument("--plot", help="also write a PNG of accuracy per evaluation")
     table.set_defaults(func=cmd_compare)
 
-    check = sub.add_parser("verify", help="rerun run records on a scratch branch; exit 0 only if every output is identical")
+    check = sub.add_parser("verify", parents=[writer], help="rerun run records on a scratch branch; exit 0 only if every output is identical")
     check.add_argument("revisions", nargs="+", help="a run commit, or a range A..B of them")
     check.set_defaults(func=cmd_verify)
 
@@ -144,9 +156,24 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.root = find_root()
-    commands.ensure_annex(args.root)
+    commands.handle_termination()  # SIGTERM and SIGHUP stop a run as Ctrl-C does
+    writes = args.command in WRITERS and not getattr(args, "dry_run", False)
     try:
-        return args.func(args) or 0
+        with lock.hold(args.root, wait=not args.no_wait) if writes else contextlib.nullcontext():
+            commands.ensure_annex(args.root)
+            if writes:
+                recovery.recover_unfinished(args.root)
+            try:
+                return args.func(args) or 0
+            except KeyboardInterrupt as stop:
+                # Outside a stage's own handling (between commands): settle a run cut short.
+                with commands.shielded():
+                    recovery.recover_unfinished(args.root)
+                print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}).", file=sys.stderr)
+                return getattr(stop, "exit_code", 130)
+    except lock.DatasetBusy as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return lock.EXIT_BUSY
     except (stages.StageError, commands.CommandFailed, engine.EngineError, ValueError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
-        return 1
+        return getattr(error, "exit_code", 1)

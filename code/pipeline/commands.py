@@ -15,6 +15,42 @@ import sys
 import time
 from pathlib import Path
 
+from . import lock
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived; ``signal_name`` says which."""
+
+    def __init__(self, signal_name: str = "SIGINT"):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = 128 + signal.Signals[signal_name].value
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def handle_termination() -> None:
+    """Treat SIGTERM and SIGHUP (and SIGINT) like Ctrl-C: the run in progress is stopped and
+    settled by the same code, instead of Python dying without cleaning up."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), _interrupt)
+
+
+@contextlib.contextmanager
+def shielded():
+    """Let cleanup finish: a second Ctrl-C or SIGTERM meanwhile is noted, not obeyed mid-way."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    previous = {name: signal.getsignal(getattr(signal, name)) for name in names}
+    for name in names:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
 
 class CommandFailed(RuntimeError):
     """A printed command exited non-zero; its own output has already been shown."""
@@ -49,11 +85,13 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
     if not quiet:
         show(args, cwd)
     process = subprocess.Popen(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
-                               start_new_session=True, **kwargs)
+                               # the command keeps the dataset's lock even if this process is killed
+                               start_new_session=True, pass_fds=lock.held_fds(), **kwargs)
     try:
         stdout, stderr = process.communicate()
     except KeyboardInterrupt:
-        stop_group(process)
+        with shielded():
+            stop_group(process)
         raise
     if process.returncode != 0:
         raise CommandFailed(args, process.returncode, hint)

@@ -7,24 +7,18 @@ record, so ``datalad rerun`` fetches, unlocks and recomputes exactly those files
 """
 from __future__ import annotations
 
-import ast
-import re
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from . import commands
+from . import checks, commands, lock, recovery
+from .checks import StageError
 
 STAGES = ("prepare", "train", "evaluate")
 CONTAINER = "software"
 EXECUTED_DIR = "executed"
 FAILED_DIR = f"{EXECUTED_DIR}/failed"  # git-ignored: where a failed run's notebook is kept
-
-
-class StageError(ValueError):
-    """A stage cannot run as asked; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +27,7 @@ class StageRun:
 
     stage: str
     params: dict  # params file merged with the overrides
-    overrides: tuple[tuple[str, str], ...]  # (name, value) as typed, for papermill's -p
+    overrides: tuple[tuple[str, object], ...]  # (name, value typed, or the mapping/list it gave)
     raw_dir: str  # from params/prepare.yaml: where the category folders are
     categories: tuple[str, ...]
     splits: dict  # role ("train"/"test") -> Imagenette split folder
@@ -98,7 +92,13 @@ class StageRun:
             args += ["--input", path]
         for path in self.outputs():
             args += ["--output", path]
-        return args + [self.papermill_command()]
+        return args + [escape_placeholders(self.papermill_command())]
+
+
+def escape_placeholders(command: str) -> str:
+    """datalad fills {inputs}, {outputs}, ... into the command with str.format: double every
+    brace so that parameter values reach papermill exactly as given."""
+    return command.replace("{", "{{").replace("}", "}}")
 
 
 def default_params_file(stage: str) -> str:
@@ -112,54 +112,21 @@ def papermill_args(stage: str, params_file: str | None = None, overrides=()) -> 
     args = ["papermill", f"notebooks/{stage}.ipynb", f"{EXECUTED_DIR}/{stage}.ipynb",
             "-f", params_file or default_params_file(stage), "-k", "python3", "--log-output", "--engine", "stable"]
     for name, value in overrides:
-        args += ["-p", name, value]
+        if isinstance(value, str):
+            args += ["-p", name, value]
+        else:  # a mapping or list: papermill's -p would pass it on as a string
+            args += ["-y", json.dumps({name: value}, ensure_ascii=False)]
     return args
 
 
 def read_params(root: Path, stage: str, params_file: str | None = None) -> dict:
-    relative = params_file or default_params_file(stage)
-    if Path(relative).is_absolute() or ".." in Path(relative).parts:
-        raise StageError(f"{relative}: name a params file inside the dataset, relative to its root, "
-                         "so that the run record holds a path that is valid in every clone.")
-    path = root / relative
-    if not path.exists():
-        hint = (f"restore it with `git checkout -- {relative}`" if params_file is None else
-                "name a committed params file relative to the dataset root, such as params/best/train.yaml")
-        raise StageError(f"{relative} is missing; {hint}.")
-    return yaml.safe_load(path.read_text()) or {}
+    return checks.read_params_file(root, params_file or default_params_file(stage), named=bool(params_file))
 
 
-def check_parameters(root: Path, stage: str, given: dict) -> None:
-    """Refuse names the notebook does not declare, and values of the wrong type, before running."""
+def declared_parameters(root: Path, stage: str) -> dict:
     import papermill
 
-    declared = papermill.inspect_notebook(str(root / "notebooks" / f"{stage}.ipynb"))
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        raise StageError(
-            f"Unknown parameter(s) {', '.join(unknown)} for stage {stage}. "
-            f"Its parameters are: {', '.join(declared)}."
-        )
-    for name, value in given.items():
-        # A comment "one of: a, b" allows only those values; "one or more of: a, b (joined by +)"
-        # also allows them joined by +, each at most once.
-        help_text = declared[name].get("help", "")
-        several = re.match(r"one or more of:\s*([^(]+)", help_text)
-        choices = several or re.match(r"one of:\s*(.+)", help_text)
-        if choices:
-            allowed = [c.strip() for c in choices.group(1).split(",")]
-            parts = str(value).split("+") if several else [str(value)]
-            if any(part not in allowed for part in parts) or len(set(parts)) != len(parts):
-                how = " (several joined by +, each once)" if several else ""
-                raise StageError(f"Parameter {name} of stage {stage} must be one of "
-                                 f"{', '.join(allowed)}{how}, not {value!r}.")
-        default = ast.literal_eval(declared[name]["default"])
-        expected = (int, float) if isinstance(default, float) else type(default)
-        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
-            raise StageError(
-                f"Parameter {name} of stage {stage} must be of type {type(default).__name__} "
-                f"(like its default {default!r}), not {value!r}."
-            )
+    return papermill.inspect_notebook(str(root / "notebooks" / f"{stage}.ipynb"))
 
 
 def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
@@ -168,17 +135,30 @@ def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
     if stage not in STAGES:
         raise StageError(f"Unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
     params = read_params(root, stage, params_file)
-    # papermill reads -p values the way YAML reads scalars: 100 is a number, sgd a string.
-    params.update({name: yaml.safe_load(value) for name, value in overrides})
-    check_parameters(root, stage, params)
+    declared = declared_parameters(root, stage)
+    # Each -p value as papermill's command line will pass it (its own type rules, not YAML's).
+    given = [(name, checks.resolve_override(declared, name, value)) for name, value in overrides]
+    params.update(given)
+    checks.check_parameters(declared, stage, params)
     prepare = params if stage == "prepare" else read_params(root, "prepare")
-    return StageRun(
-        stage=stage, params=params, overrides=tuple(overrides),
+    if stage == "prepare":
+        checks.check_categories(params.get("categories", {}))
+    # papermill gets a scalar as typed (-p) and a mapping or list as parsed (-y).
+    passed = tuple((name, parsed if isinstance(parsed, (dict, list)) else typed)
+                   for (name, typed), (_, parsed) in zip(overrides, given))
+    planned = StageRun(
+        stage=stage, params=params, overrides=passed,
         raw_dir=prepare.get("raw_dir", "data/raw/imagenette2-160"),
         categories=tuple(prepare.get("categories", {})),
         splits={"train": prepare.get("train_split", "train"), "test": prepare.get("test_split", "val")},
         params_file=params_file or default_params_file(stage),
     )
+    for path in planned.inputs():
+        checks.require_inside(root, path, "input")
+    for path in planned.outputs():
+        checks.require_inside(root, path, "output")
+        checks.require_output_is_a_file(root, path)
+    return planned
 
 
 def unsaved_changes(root: Path) -> list[str]:
@@ -192,7 +172,9 @@ def require_clean(root: Path) -> None:
         raise StageError(
             "The dataset has unsaved changes, and a run must start clean so that its record holds "
             f"only what the stage changed: {', '.join(changed)}. Save them "
-            "(`datalad save -m 'why' PATH`) or undo them (`git restore PATH`), then run again."
+            "(`datalad save -m 'why' PATH`) or undo them (`git reset -q HEAD -- PATH && "
+            "git checkout HEAD -- PATH`, which also locks an annexed file again; delete a new "
+            "file), then run again."
         )
 
 
@@ -209,47 +191,86 @@ def require_setup(root: Path, container: str) -> None:
                          "and register it, or run without one: CONTAINER=none.")
 
 
+def require_image_folders(root: Path, planned: StageRun) -> None:
+    """prepare reads one folder per category in each split: name the folders that exist."""
+    if planned.stage != "prepare":
+        return
+    for role in ("train", "test"):
+        split = root / planned.raw_dir / planned.splits[role]
+        folder = split if split.is_dir() else split.parent
+        present = sorted(p.name for p in folder.iterdir() if p.is_dir()
+                         and not p.name.startswith(".")) if folder.is_dir() else []
+        where = folder.relative_to(root).as_posix()
+        if not split.is_dir():
+            raise StageError(f"{split.relative_to(root).as_posix()} does not exist: check raw_dir and "
+                             f"{role}_split in the params file"
+                             + (f"; {where} holds {', '.join(present)}." if present else "."))
+        missing = [name for name in planned.categories if not (split / name).is_dir()]
+        if missing:
+            raise StageError(f"No category folder {', '.join(missing)} in {where}; the folders there "
+                             f"are: {', '.join(present)}. Name those in `categories`.")
+
+
+def require_outputs_recoverable(root: Path, planned: StageRun) -> None:
+    """An output that exists but that no commit holds (git-ignored) would be lost to the run."""
+    for output in planned.outputs():
+        path = root / output
+        if (path.exists() or path.is_symlink()) and not recovery.is_tracked(root, output):
+            raise StageError(f"The output {output} exists and no commit holds it (git ignores it): "
+                             "the run would overwrite it and nothing could bring it back. Move it "
+                             "away or name another output path.")
+
+
 def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container: str = CONTAINER,
         dry_run: bool = False, params_file: str | None = None) -> StageRun:
-    """Run one stage through datalad in the dataset at ``root``, printing the command first."""
+    """Run one stage through datalad in the dataset at ``root``, printing the command first.
+
+    The dataset's lock is held throughout; a run that fails or is interrupted is settled from
+    the repository's state: recorded (datalad committed it) or undone.
+    """
     planned = plan(root, stage, overrides, params_file)
     command = planned.datalad_command(container)
     if dry_run:
         commands.show(command)
         return planned
     require_setup(root, container)
-    require_clean(root)
-    if container == "none":
-        print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the software "
-              "container; the run record then names no image.")
-    (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
-    try:
-        commands.run(command, cwd=root)
-    except (commands.CommandFailed, KeyboardInterrupt) as error:
-        kept = restore_after_failure(root, planned)
-        what = "was interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-        raise StageError(
-            f"Stage {stage} {what}; nothing was saved and the dataset is back to its last commit "
-            f"(its earlier results are intact)."
-            + (f" The executed notebook, up to the failing cell, is kept at {kept}." if kept else "")
-        ) from None
+    with lock.hold(root):
+        recovery.recover_unfinished(root)
+        require_clean(root)
+        require_image_folders(root, planned)
+        require_outputs_recoverable(root, planned)
+        if container == "none":
+            print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the software "
+                  "container; the run record then names no image.")
+        (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
+        state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
+        try:
+            commands.run(command, cwd=root)
+        except (commands.CommandFailed, KeyboardInterrupt) as error:
+            with commands.shielded():
+                commit, kept = recovery.settle(root, state)
+                recovery.end(root)
+                raise outcome(root, stage, error, commit, kept) from None
+        recovery.end(root)
     return planned
 
 
-def restore_after_failure(root: Path, planned: StageRun) -> str | None:
-    """Undo what a failed run left: keep its executed notebook aside (git-ignored), put every
-    declared output back to its committed version (annexed ones locked again), drop new ones."""
-    kept = None
-    executed = root / planned.executed
-    written = commands.output(["git", "status", "--porcelain", "--", planned.executed], cwd=root)
-    if executed.exists() and written:  # only a notebook this run wrote, not the committed one
-        target = root / FAILED_DIR / Path(planned.executed).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        executed.replace(target)
-        kept = target.relative_to(root).as_posix()
-    for output in planned.outputs():
-        if commands.output(["git", "ls-files", "--error-unmatch", output], cwd=root):
-            commands.run(["git", "checkout", "HEAD", "--", output], cwd=root, quiet=True)
-        elif (root / output).exists() or (root / output).is_symlink():
-            (root / output).unlink()
-    return kept
+def outcome(root: Path, stage: str, error: Exception, commit: str | None, kept: str | None) -> StageError:
+    """The truth about a run that did not end normally, read from the repository."""
+    signal_name = getattr(error, "signal_name", "SIGINT") if isinstance(error, KeyboardInterrupt) else ""
+    what = f"was interrupted ({signal_name})" if signal_name else "failed"
+    if commit:
+        subject = commands.output(["git", "log", "-1", "--format=%s", commit], cwd=root)
+        message = (f"Stage {stage} {what} after datalad had recorded it: commit {commit[:8]} "
+                   f"({subject}) holds its results.")
+    else:
+        message = (f"Stage {stage} {what}; nothing was saved and the dataset is back to its last "
+                   "commit (its earlier results are intact)."
+                   + (f" The executed notebook, up to the failing cell, is kept at {kept}." if kept else ""))
+    left = unsaved_changes(root)
+    if left:
+        message += (f" Still changed: {', '.join(left)}; `git reset -q HEAD -- PATH && git checkout "
+                    "HEAD -- PATH` undoes a change.")
+    error_out = StageError(message)
+    error_out.exit_code = getattr(error, "exit_code", 130) if signal_name else 1
+    return error_out

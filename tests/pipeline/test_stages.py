@@ -44,10 +44,11 @@ def test_container_none_uses_plain_datalad_run(root):
 
 def test_prepare_reads_the_chosen_folders_and_writes_tables_and_pixels(root):
     (root / "params/prepare.yaml").write_text(
-        "categories:\n  n01440764: tench\ntrain_split: train\ntest_split: val\n")
+        "categories:\n  n01440764: tench\n  n02102040: English springer\ntrain_split: train\ntest_split: val\n")
     planned = stages.plan(root, "prepare")
     assert [p for p in planned.inputs() if p.startswith("data/raw")] == [
-        "data/raw/imagenette2-160/train/n01440764", "data/raw/imagenette2-160/val/n01440764"]
+        "data/raw/imagenette2-160/train/n01440764", "data/raw/imagenette2-160/train/n02102040",
+        "data/raw/imagenette2-160/val/n01440764", "data/raw/imagenette2-160/val/n02102040"]
     assert planned.outputs() == ["data/train.csv", "data/test.csv", "data/train-pixels.npy",
                                  "data/test-pixels.npy", "executed/prepare.ipynb"]
     assert stages.plan(root, "evaluate").inputs()[2:] == ["data/test.csv", "data/test-pixels.npy", "model.joblib"]

@@ -1,0 +1,140 @@
+"""After a failed or interrupted run: find out from the repository what happened, and undo
+only what the run changed.
+
+Before datalad starts, a marker in .git (``imageclf-run.json``) records the commit the run
+starts from, its outputs and which of them existed. The run's own handler settles the run
+and removes the marker; if our process was killed instead, the next command of ours finds the
+marker (after waiting for the lock the orphaned datalad kept) and settles the run itself.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import commands, history, lock
+
+MARKER = "imageclf-run.json"
+
+
+@dataclass
+class RunState:
+    """What recovery needs to know about a run, written down before it starts."""
+
+    stage: str
+    head: str
+    executed: str
+    outputs: list[str]
+    tracked: list[str]  # outputs in the start commit: git can bring them back
+    existed: list[str]  # outputs on disk at the start: never deleted
+    failed_dir: str  # git-ignored folder where a failed run's notebook is kept
+
+
+def marker_path(root: Path) -> Path:
+    return lock.git_dir(root) / MARKER
+
+
+def begin(root: Path, stage: str, executed: str, outputs: list[str], failed_dir: str) -> RunState:
+    tracked = [path for path in outputs if is_tracked(root, path)]
+    existed = [path for path in outputs if (root / path).exists() or (root / path).is_symlink()]
+    state = RunState(stage, history.git(root, "rev-parse", "HEAD"), executed, outputs, tracked,
+                     existed, failed_dir)
+    marker_path(root).write_text(json.dumps(asdict(state)))
+    return state
+
+
+def end(root: Path) -> None:
+    marker_path(root).unlink(missing_ok=True)
+
+
+def is_tracked(root: Path, relative: str) -> bool:
+    return bool(commands.output(["git", "ls-files", "--error-unmatch", "--", literal(relative)], cwd=root))
+
+
+def literal(relative: str) -> str:
+    """A pathspec that matches this one path, whatever characters it holds."""
+    return f":(literal){relative}"
+
+
+def recorded_commit(root: Path, state: RunState) -> str | None:
+    """The run's record, when HEAD moved from the start commit to a run record that declares
+    this stage's executed notebook as an output (datalad committed before the interrupt)."""
+    head = history.git(root, "rev-parse", "HEAD")
+    if head == state.head:
+        return None
+    record = history.run_record(root, head) or {}
+    return head if state.executed in record.get("outputs", []) else None
+
+
+def settle(root: Path, state: RunState) -> tuple[str | None, str | None]:
+    """Leave the dataset clean after a run that did not end normally.
+
+    Returns (the run's commit if datalad recorded it, where the failed notebook is kept).
+    """
+    commit = recorded_commit(root, state)
+    kept = None if commit else keep_failed_notebook(root, state)
+    restore_outputs(root, state)
+    return commit, kept
+
+
+def keep_failed_notebook(root: Path, state: RunState) -> str | None:
+    """Move the executed notebook this run wrote (not the committed one) to the failed folder."""
+    executed = root / state.executed
+    written = commands.output(["git", "status", "--porcelain", "--", literal(state.executed)], cwd=root)
+    if not (executed.is_file() and not executed.is_symlink() and written):
+        return None
+    target = root / state.failed_dir / executed.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    executed.replace(target)
+    return target.relative_to(root).as_posix()
+
+
+def restore_outputs(root: Path, state: RunState) -> None:
+    """Every output back to the last commit (annexed ones locked again); files the run created
+    are removed. A file that existed before the run and is not tracked is never touched (the
+    checks refuse such outputs, this is the second line)."""
+    for output in state.outputs:
+        path = root / output
+        # Unstage first: datalad may have been stopped between `git annex add` and its commit,
+        # and an unlocked annexed file shows as a staged typechange until reset.
+        commands.output(["git", "reset", "-q", "HEAD", "--", literal(output)], cwd=root)
+        if is_tracked_in_head(root, output):
+            commands.run(["git", "checkout", "HEAD", "--", literal(output)], cwd=root, quiet=True)
+        elif output in state.tracked:
+            continue  # tracked at the start, gone from HEAD: not ours to touch
+        elif (path.is_file() or path.is_symlink()) and output not in state.existed:
+            path.unlink()
+
+
+def is_tracked_in_head(root: Path, relative: str) -> bool:
+    return bool(commands.output(["git", "rev-parse", "--verify", "--quiet", f"HEAD:{relative}"], cwd=root))
+
+
+def unfinished(root: Path) -> RunState | None:
+    """The run a killed command of ours left behind (call with the dataset's lock held)."""
+    path = marker_path(root)
+    if not path.exists():
+        return None
+    try:
+        return RunState(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        path.unlink()
+        return None
+
+
+def recover_unfinished(root: Path) -> None:
+    """Settle a run whose command was killed, and say what the history holds."""
+    state = unfinished(root)
+    if state is None:
+        return
+    with commands.shielded():
+        commit, kept = settle(root, state)
+        end(root)
+    if commit:
+        subject = history.git(root, "log", "-1", "--format=%s", commit)
+        print(f"notice: the previous run of stage {state.stage}, whose command was stopped, was "
+              f"recorded after all: commit {commit[:8]} ({subject}).", flush=True)
+    else:
+        print(f"notice: the previous run of stage {state.stage}, whose command was stopped, was "
+              "not recorded; its outputs are back to the last commit"
+              + (f" (its notebook is kept at {kept})" if kept else "") + ".", flush=True)
