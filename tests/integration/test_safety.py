@@ -1,0 +1,164 @@
+"""Nothing lost, nothing escapes: concurrent runs, a killed run, hostile outputs, interruptions.
+
+The soak test interrupts train and prepare at seeded random moments, saving included, with
+SIGINT (Ctrl-C) and SIGTERM (`kill`). SOAK_INTERRUPTIONS sets how many (default 20),
+SOAK_CONTAINER the container (default software; `none` runs the stages in .venv).
+"""
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import git, sh, tool_env
+from run_records import run_commits, run_record
+
+PIPELINE = [sys.executable, "-m", "pipeline"]
+OUTPUTS = {"prepare": ["data/train.csv", "data/test.csv", "data/train-pixels.npy", "data/test-pixels.npy",
+                       "executed/prepare.ipynb"],
+           "train": ["model.joblib", "executed/train.ipynb"]}
+
+
+def start(clone, *args):
+    return subprocess.Popen([*PIPELINE, *args], cwd=clone, env=tool_env(clone), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def annexed_content_complete(clone) -> None:
+    """git annex fsck passes and every annexed file of the checkout has its content."""
+    sh(["git", "annex", "fsck", "--quiet"], clone)
+    for paths in OUTPUTS.values():
+        for path in paths:
+            if (clone / path).is_symlink():
+                assert (clone / path).exists(), f"{path}: annexed content missing"
+
+
+def test_two_concurrent_runs_take_turns_and_both_models_stay(clone_with_data):
+    clone = clone_with_data
+    sh([*PIPELINE, "run", "prepare", "--container", "none"], clone)
+    start_commit = git(clone, "rev-parse", "HEAD")
+    runs = [start(clone, "run", "train", "-p", "max_iter", "10", "--container", "none"),
+            start(clone, "run", "train", "-p", "classifier", "random-forest", "--container", "none")]
+    printed = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], printed
+    assert sum("Waiting for pid" in text for text in printed) == 1, printed
+
+    commits = run_commits(clone, f"{start_commit}..HEAD")
+    subjects = sorted(git(clone, "log", "-1", "--format=%s", c) for c in commits)
+    assert len(commits) == 2 and "random-forest" in subjects[0] and "max_iter=10" in subjects[1]
+    models = {git(clone, "rev-parse", f"{c}:model.joblib") for c in commits}
+    assert len(models) == 2
+    sh(["git", "annex", "fsck", "--all", "--quiet"], clone)  # every model ever recorded is here
+    for commit in commits:
+        key = os.path.basename(git(clone, "show", f"{commit}:model.joblib"))
+        assert sh(["git", "annex", "contentlocation", key], clone).stdout.strip()
+
+
+def test_no_wait_refuses_while_another_command_writes(clone_with_data):
+    clone = clone_with_data
+    holder = start(clone, "run", "prepare", "--container", "none")
+    try:
+        for line in holder.stdout:
+            if line.startswith("$ datalad run"):
+                break
+        refused = sh([*PIPELINE, "run", "prepare", "--no-wait", "--container", "none"], clone, check=False)
+        assert refused.returncode == 75
+        assert f"pid {holder.pid} (`python -m pipeline run prepare --container none`" in refused.stderr
+    finally:
+        holder.communicate(timeout=600)
+    assert holder.returncode == 0
+
+
+def test_a_killed_command_is_waited_for_and_settled_by_the_next(clone_with_data):
+    """SIGKILL leaves no handler: the orphaned datalad keeps the lock, the next command waits,
+    then says what the history holds and runs."""
+    clone = clone_with_data
+    sh([*PIPELINE, "run", "prepare", "--container", "none"], clone)
+    before = git(clone, "rev-parse", "HEAD")
+    victim = start(clone, "run", "train", "-p", "max_iter", "7", "--container", "none")
+    for line in victim.stdout:
+        if "Executing notebook" in line:
+            break
+    victim.kill()
+    victim.wait()
+    after = sh([*PIPELINE, "run", "train", "-p", "max_iter", "8", "--container", "none"], clone).stdout
+    assert f"Waiting for pid {victim.pid}" in after
+    trains = [git(clone, "log", "-1", "--format=%s", c) for c in run_commits(clone, f"{before}..HEAD")]
+    if "max_iter=7" in " ".join(trains):
+        assert "was recorded after all" in after
+    else:
+        assert "was not recorded" in after
+    assert "max_iter=8" in trains[-1]
+    assert git(clone, "status", "--porcelain") == ""
+    annexed_content_complete(clone)
+
+
+def test_outputs_that_no_commit_holds_survive_a_failed_run(clone_with_data):
+    clone = clone_with_data
+    (clone / "results").mkdir()
+    (clone / "results/keep.txt").write_text("mine\n")  # git-ignored
+    refused = sh([*PIPELINE, "run", "evaluate", "-p", "accuracy_file", "results/keep.txt",
+                  "--container", "none"], clone, check=False)
+    assert refused.returncode == 1 and "results/keep.txt exists and no commit holds it" in refused.stderr
+    escaping = sh([*PIPELINE, "run", "evaluate", "-p", "accuracy_file", "/tmp/x", "-p", "metrics_file",
+                   "../y", "--container", "none"], clone, check=False)
+    assert escaping.returncode == 1 and "leaves the dataset" in escaping.stderr
+    assert "Traceback" not in refused.stderr + escaping.stderr
+    assert (clone / "results/keep.txt").read_text() == "mine\n"
+
+
+def soak_clone(request):
+    container = os.environ.get("SOAK_CONTAINER", "software")
+    fixture = "clone_with_data" if container == "none" else "container_clone"
+    return request.getfixturevalue(fixture), container
+
+
+def test_soak_interruptions_are_always_recovered(request):
+    clone, container = soak_clone(request)
+    wanted = int(os.environ.get("SOAK_INTERRUPTIONS", "20"))
+    rng = random.Random(13)
+    durations = {}
+    for stage in ("prepare", "train"):
+        started = time.monotonic()
+        sh([*PIPELINE, "run", stage, "--container", container], clone)
+        durations[stage] = time.monotonic() - started
+
+    interrupted = recovered = attempts = 0
+    while interrupted < wanted and attempts < 3 * wanted:
+        attempts += 1
+        stage, sig = rng.choice(["prepare", "train"]), rng.choice([signal.SIGINT, signal.SIGTERM])
+        # A new value each time, so that a run that completes changes its outputs and commits.
+        value = ["-p", "image_size", str(40 + attempts)] if stage == "prepare" else [
+            "-p", "max_iter", str(2 + attempts)]
+        head = git(clone, "rev-parse", "HEAD")
+        run = start(clone, "run", stage, *value, "--container", container)
+        time.sleep(rng.uniform(0.2, 1.05) * durations[stage])  # up to just past the save
+        os.kill(run.pid, sig)
+        printed = run.communicate(timeout=600)[0]
+        assert "Traceback" not in printed and "unsaved changes" not in printed, printed
+        if run.returncode == 0:
+            continue  # it ended before the signal: not an interruption
+        interrupted += 1
+        assert run.returncode == 128 + sig, printed
+        assert f"interrupted ({sig.name})" in printed, printed
+        new = git(clone, "rev-parse", "HEAD")
+        recorded = re.search(r"after datalad had recorded it: commit (\w+)", printed)
+        if new != head:  # the message must say what the history holds
+            assert recorded and new.startswith(recorded.group(1)), printed
+            assert f"executed/{stage}.ipynb" in run_record(clone, new)["outputs"]
+        else:
+            assert not recorded and "nothing was saved" in printed, printed
+        assert git(clone, "status", "--porcelain") == "", printed
+        annexed_content_complete(clone)
+        recovered += 1
+
+    for stage in ("prepare", "train"):  # the next runs succeed
+        sh([*PIPELINE, "run", stage, "-p", *(["image_size", "64"] if stage == "prepare" else ["max_iter", "5"]),
+            "--container", container], clone)
+    print(f"\n{recovered}/{interrupted} recovered ({container}, {attempts} attempts)")
+    assert interrupted == wanted and recovered == wanted
