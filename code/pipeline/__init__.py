@@ -4,7 +4,10 @@ Never imported by the stage notebooks (they use ``imageclf``). Run it as ``pytho
 
 Modules:
     cli        the command line behind the Makefile's targets
-    commands   print-then-run helper for datalad and git; Ctrl-C stops a whole run
+    commands   print-then-run helper for datalad and git; Ctrl-C and SIGTERM stop a whole run
+    lock       one writer per dataset: an flock in .git naming its holder
+    checks     params files, -p values and paths, checked before anything runs
+    recovery   a failed, interrupted or killed run: recorded or undone, read from the history
     inputdata  the Imagenette input dataset (download-url --archive) and its clone in data/raw
     container  build the software image and register it with datalad-container
     engine     the call format of every containers-run: podman/docker, no network, user's uid

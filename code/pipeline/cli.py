@@ -156,7 +156,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.root = find_root()
-    commands.handle_termination()  # SIGTERM and SIGHUP stop a run as Ctrl-C does
+    commands.handle_termination()  # SIGTERM and SIGHUP stop a run as Ctrl-C does (see __main__)
     writes = args.command in WRITERS and not getattr(args, "dry_run", False)
     try:
         with lock.hold(args.root, wait=not args.no_wait) if writes else contextlib.nullcontext():
@@ -167,9 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                 return args.func(args) or 0
             except KeyboardInterrupt as stop:
                 # Outside a stage's own handling (between commands): settle a run cut short.
-                with commands.shielded():
-                    recovery.recover_unfinished(args.root)
-                print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}).", file=sys.stderr)
+                if writes:  # only with the lock held: the marker may be another command's
+                    with commands.shielded():
+                        recovery.recover_unfinished(args.root, previous=False)
+                print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}). "
+                      f"{recovery.where_things_stand(args.root)}", file=sys.stderr)
                 return getattr(stop, "exit_code", 130)
     except lock.DatasetBusy as error:
         print(f"\nerror: {error}", file=sys.stderr)

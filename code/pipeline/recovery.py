@@ -122,19 +122,29 @@ def unfinished(root: Path) -> RunState | None:
         return None
 
 
-def recover_unfinished(root: Path) -> None:
-    """Settle a run whose command was killed, and say what the history holds."""
+def recover_unfinished(root: Path, previous: bool = True) -> None:
+    """Settle a run whose command was killed (``previous``) or stopped between our own steps,
+    and say what the history holds."""
     state = unfinished(root)
     if state is None:
         return
     with commands.shielded():
         commit, kept = settle(root, state)
         end(root)
+    which = (f"The previous run of stage {state.stage}, whose command was stopped," if previous
+             else f"This run of stage {state.stage}")
     if commit:
         subject = history.git(root, "log", "-1", "--format=%s", commit)
-        print(f"notice: the previous run of stage {state.stage}, whose command was stopped, was "
-              f"recorded after all: commit {commit[:8]} ({subject}).", flush=True)
+        print(f"notice: {which} was recorded after all: commit {commit[:8]} ({subject}).", flush=True)
     else:
-        print(f"notice: the previous run of stage {state.stage}, whose command was stopped, was "
-              "not recorded; its outputs are back to the last commit"
+        print(f"notice: {which} was not recorded; its outputs are back to the last commit"
               + (f" (its notebook is kept at {kept})" if kept else "") + ".", flush=True)
+
+
+def where_things_stand(root: Path) -> str:
+    """One sentence on the dataset's state: its commit, and whether anything is unsaved."""
+    head = history.git(root, "log", "-1", "--format=%h (%s)")
+    changed = commands.output(["git", "status", "--porcelain"], cwd=root)
+    if changed:
+        return f"The dataset is at commit {head} with unsaved changes: {', '.join(changed.splitlines())}."
+    return f"The dataset is clean at commit {head}."

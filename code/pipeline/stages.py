@@ -246,12 +246,12 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
         state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
         try:
             commands.run(command, cwd=root)
+            recovery.end(root)
         except (commands.CommandFailed, KeyboardInterrupt) as error:
             with commands.shielded():
                 commit, kept = recovery.settle(root, state)
                 recovery.end(root)
                 raise outcome(root, stage, error, commit, kept) from None
-        recovery.end(root)
     return planned
 
 
