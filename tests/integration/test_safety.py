@@ -8,6 +8,7 @@ import os
 import random
 import re
 import signal
+import string
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import time
 import pytest
 
 from helpers import git, sh, tool_env
+from pipeline import history
 from run_records import run_commits, run_record
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -40,7 +42,13 @@ def annexed_content_complete(clone) -> None:
 
 def test_two_concurrent_runs_take_turns_and_both_models_stay(clone_with_data):
     clone = clone_with_data
-    sh([*PIPELINE, "run", "prepare", "--container", "none"], clone)
+    # A label with every printable character reaches the notebook as typed, through the record.
+    label = string.printable.strip() + " {outputs} {} {0}"
+    quoted = label.replace("\\", "\\\\").replace('"', '\\"')
+    sh([*PIPELINE, "run", "prepare", "-p", "categories", '{n03445777: "%s", n03888257: parachute}' % quoted,
+        "--container", "none"], clone)
+    assert history.notebook_parameters(clone, "HEAD", "executed/prepare.ipynb")["categories"] == {
+        "n03445777": label, "n03888257": "parachute"}
     start_commit = git(clone, "rev-parse", "HEAD")
     runs = [start(clone, "run", "train", "-p", "max_iter", "10", "--container", "none"),
             start(clone, "run", "train", "-p", "classifier", "random-forest", "--container", "none")]
@@ -86,7 +94,8 @@ def test_a_killed_command_is_waited_for_and_settled_by_the_next(clone_with_data)
             break
     victim.kill()
     victim.wait()
-    after = sh([*PIPELINE, "run", "train", "-p", "max_iter", "8", "--container", "none"], clone).stdout
+    next_run = sh([*PIPELINE, "run", "train", "-p", "max_iter", "8", "--container", "none"], clone)
+    after = next_run.stderr + next_run.stdout
     assert f"Waiting for pid {victim.pid}" in after
     trains = [git(clone, "log", "-1", "--format=%s", c) for c in run_commits(clone, f"{before}..HEAD")]
     if "max_iter=7" in " ".join(trains):
