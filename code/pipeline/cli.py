@@ -160,10 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     writes = args.command in WRITERS and not getattr(args, "dry_run", False)
     try:
         with lock.hold(args.root, wait=not args.no_wait) if writes else contextlib.nullcontext():
-            commands.ensure_annex(args.root)
-            if writes:
-                recovery.recover_unfinished(args.root)
             try:
+                commands.ensure_annex(args.root)
+                if writes:
+                    recovery.recover_unfinished(args.root)
                 return args.func(args) or 0
             except KeyboardInterrupt as stop:
                 # Outside a stage's own handling (between commands): settle a run cut short.
@@ -176,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     except lock.DatasetBusy as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return lock.EXIT_BUSY
+    except KeyboardInterrupt as stop:  # while waiting for the lock: nothing was done
+        print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}) while waiting for "
+              "the dataset's lock; nothing was changed.", file=sys.stderr)
+        return getattr(stop, "exit_code", 130)
     except (stages.StageError, commands.CommandFailed, engine.EngineError, ValueError) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return getattr(error, "exit_code", 1)
