@@ -4,7 +4,12 @@ from . import commands
 
 # Before the heavy imports: a SIGTERM or Ctrl-C at any moment is handled, never a traceback.
 commands.handle_termination()
+try:
+    from .cli import main
 
-from .cli import main  # noqa: E402
-
-sys.exit(main())
+    code = main()
+except KeyboardInterrupt as stop:  # main() handles its own; this is one while starting up
+    print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}) while starting; "
+          "nothing was saved.", file=sys.stderr)
+    code = getattr(stop, "exit_code", 130)
+sys.exit(code)
