@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-from . import commands
+from . import commands, lock
 
 OFFICIAL_URL = "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz"
 SUBDATASET = "data/raw"
@@ -121,10 +121,14 @@ def install(analysis: Path) -> Path:
         print(f"{SUBDATASET} is installed already.")
         return analysis / SUBDATASET
     location = input_dataset_location(analysis)
-    if not (location / ".datalad").is_dir():
-        create_input_dataset(location, archive_url())
-    else:
-        print(f"Using the input dataset that exists at {location}.")
+    # Several clones may share one input dataset (IMAGENETTE_DATASET): one of them creates it.
+    guard = location.with_name(f".{location.name}.lock")
+    guard.parent.mkdir(parents=True, exist_ok=True)
+    with lock.hold_file(guard, what=f"the input dataset {location}"):
+        if not (location / ".datalad").is_dir():
+            create_input_dataset(location, archive_url())
+        else:
+            print(f"Using the input dataset that exists at {location}.")
     source = os.path.relpath(location, analysis) if location.parent == analysis.parent else str(location)
     commands.run(["datalad", "clone", "-d", ".", source, SUBDATASET], cwd=analysis)
     return analysis / SUBDATASET

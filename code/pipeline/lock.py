@@ -66,14 +66,18 @@ def _alive(pid: int) -> bool:
     return pid > 0
 
 
-@contextlib.contextmanager
 def hold(root: Path, command: str | None = None, wait: bool = True):
     """Hold the dataset's lock for the block; re-entrant within one process.
 
     A second command waits (printing one line naming the holder) or, with ``wait=False``,
     raises :class:`DatasetBusy`.
     """
-    path = lock_path(root)
+    return hold_file(lock_path(root), command, wait)
+
+
+@contextlib.contextmanager
+def hold_file(path: Path, command: str | None = None, wait: bool = True, what: str = "this dataset"):
+    """The lock itself, on any file (also one beside a dataset that does not exist yet)."""
     if path in _held:
         yield
         return
@@ -85,9 +89,9 @@ def hold(root: Path, command: str | None = None, wait: bool = True):
             holder = describe_holder(path)
             if not wait:
                 raise DatasetBusy(
-                    f"Another command is writing to this dataset: {holder}. Wait for it to end, "
+                    f"Another command is writing to {what}: {holder}. Wait for it to end, "
                     "or run again without --no-wait to wait for it automatically.") from None
-            print(f"Waiting for {holder} to finish writing to this dataset...", file=sys.stderr,
+            print(f"Waiting for {holder} to finish writing to {what}...", file=sys.stderr,
                   flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
         who = {"pid": os.getpid(), "command": command or shlex.join(["python", "-m", "pipeline",

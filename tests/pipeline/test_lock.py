@@ -78,3 +78,16 @@ def test_the_lock_lives_in_the_git_directory_of_a_worktree(tmp_path):
     (tmp_path / "wt").mkdir()
     (tmp_path / "wt/.git").write_text(f"gitdir: {tmp_path / 'gitdir'}\n")
     assert lock.lock_path(tmp_path / "wt") == tmp_path / "gitdir" / lock.LOCK_NAME
+
+
+def test_clones_sharing_an_input_dataset_take_turns_creating_it(root):
+    guard = root / ".imagenette.lock"
+    holder = start(HOLDER.replace("lock.hold(root,", "lock.hold_file(root / '.imagenette.lock',"), root)
+    assert holder.stdout.readline() == "held\n"
+    try:
+        with pytest.raises(lock.DatasetBusy, match="writing to the input dataset /x/imagenette"):
+            with lock.hold_file(guard, wait=False, what="the input dataset /x/imagenette"):
+                pass
+    finally:
+        (root / "go").touch()
+        holder.wait(timeout=30)
