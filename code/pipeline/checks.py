@@ -62,7 +62,7 @@ def resolve_override(declared: dict, name: str, value: str):
     from papermill.cli import _resolve_type
 
     default = declared.get(name, {}).get("default")
-    if default is not None and default.lstrip()[:1] in "{[":
+    if default is not None and default.lstrip().startswith(("{", "[")):
         return load_yaml(value, f"The value of -p {name}")
     return _resolve_type(value)
 
