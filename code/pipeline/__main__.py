@@ -9,6 +9,7 @@ try:
 
     code = main()
 except KeyboardInterrupt as stop:  # main() handles its own; this is one while starting up
+    commands.ignore_signals()
     print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}) while starting; "
           "nothing was saved.", file=sys.stderr)
     code = getattr(stop, "exit_code", 130)

@@ -164,22 +164,26 @@ def main(argv: list[str] | None = None) -> int:
                 commands.ensure_annex(args.root)
                 if writes:
                     recovery.recover_unfinished(args.root)
-                return args.func(args) or 0
+                result = args.func(args) or 0
+                commands.ignore_signals()  # done: a late signal must not undo or hide the outcome
+                return result
             except KeyboardInterrupt as stop:
+                commands.ignore_signals()
                 # Outside a stage's own handling (between commands): settle a run cut short.
                 if writes:  # only with the lock held: the marker may be another command's
-                    with commands.shielded():
-                        recovery.recover_unfinished(args.root, previous=False)
-                print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}). "
-                      f"{recovery.where_things_stand(args.root)}", file=sys.stderr)
-                return getattr(stop, "exit_code", 130)
+                    recovery.recover_unfinished(args.root, previous=False)
+                return fail(f"interrupted ({getattr(stop, 'signal_name', 'SIGINT')}). "
+                            f"{recovery.where_things_stand(args.root)}", getattr(stop, "exit_code", 130))
     except lock.DatasetBusy as error:
-        print(f"\nerror: {error}", file=sys.stderr)
-        return lock.EXIT_BUSY
+        return fail(error, lock.EXIT_BUSY)
     except KeyboardInterrupt as stop:  # while waiting for the lock: nothing was done
-        print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}) while waiting for "
-              "the dataset's lock; nothing was changed.", file=sys.stderr)
-        return getattr(stop, "exit_code", 130)
+        return fail(f"interrupted ({getattr(stop, 'signal_name', 'SIGINT')}) while waiting for the "
+                    "dataset's lock; nothing was changed.", getattr(stop, "exit_code", 130))
     except (stages.StageError, commands.CommandFailed, engine.EngineError, ValueError) as error:
-        print(f"\nerror: {error}", file=sys.stderr)
-        return getattr(error, "exit_code", 1)
+        return fail(error, getattr(error, "exit_code", 1))
+
+
+def fail(message, exit_code: int) -> int:
+    commands.ignore_signals()  # the message must come out whole
+    print(f"\nerror: {message}", file=sys.stderr)
+    return exit_code

@@ -38,6 +38,12 @@ def handle_termination() -> None:
         signal.signal(getattr(signal, name), _interrupt)
 
 
+def ignore_signals() -> None:
+    """From here on the outcome stands: further signals are ignored until the process exits."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def shielded():
     """Let cleanup finish: a second Ctrl-C or SIGTERM meanwhile is noted, not obeyed mid-way."""
