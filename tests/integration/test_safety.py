@@ -16,7 +16,7 @@ import time
 import pytest
 
 from helpers import git, sh, tool_env
-from pipeline import history
+from pipeline import history, lock
 from run_records import run_commits, run_record
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -51,23 +51,24 @@ def test_one_writer_at_a_time_and_a_killed_command_is_settled_by_the_next(clone_
     assert history.notebook_parameters(clone, "HEAD", "executed/prepare.ipynb")["categories"] == {
         "n03445777": label, "n03888257": "parachute"}
 
-    # Two trains started together: the second waits (one line naming the first), a third
-    # with --no-wait is refused; both trains are recorded, each model with its content.
+    # Two trains started while another command writes: each waits, printing one line naming
+    # the holder; one with --no-wait is refused. Then they run in turn, both recorded, each
+    # model with its content.
     start_commit = git(clone, "rev-parse", "HEAD")
-    first = start(clone, "run", "train", "-p", "max_iter", "10", "--container", "none")
-    for line in first.stdout:
-        if line.startswith("$ datalad run"):
-            break
-    second = start(clone, "run", "train", "-p", "classifier", "random-forest", "--container", "none")
-    refused = sh([*PIPELINE, "run", "evaluate", "--no-wait", "--container", "none"], clone, check=False)
-    assert refused.returncode == 75, refused.stderr
-    assert f"pid {first.pid} (`python -m pipeline run train -p max_iter 10 --container none`" in refused.stderr
-    printed = [run.communicate(timeout=600)[0] for run in (first, second)]
-    assert [first.returncode, second.returncode] == [0, 0], printed
-    assert f"Waiting for pid {first.pid}" in printed[1]
+    with lock.hold(clone, command="the test, holding the lock"):
+        runs = [start(clone, "run", "train", "-p", "max_iter", "10", "--container", "none"),
+                start(clone, "run", "train", "-p", "classifier", "random-forest", "--container", "none")]
+        for run in runs:
+            assert next(run.stdout).startswith(f"Waiting for pid {os.getpid()} (`the test, holding the lock`")
+        refused = sh([*PIPELINE, "run", "evaluate", "--no-wait", "--container", "none"], clone, check=False)
+        assert refused.returncode == 75, refused.stderr
+        assert "`the test, holding the lock`" in refused.stderr
+    printed = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], printed
+    assert [text.count("Waiting for") for text in printed] == [0, 0], printed  # one line each: read above
     commits = run_commits(clone, f"{start_commit}..HEAD")
-    subjects = [git(clone, "log", "-1", "--format=%s", c) for c in commits]
-    assert len(commits) == 2 and "max_iter=10" in subjects[0] and "random-forest" in subjects[1]
+    subjects = sorted(git(clone, "log", "-1", "--format=%s", c) for c in commits)
+    assert len(commits) == 2 and "random-forest" in subjects[0] and "max_iter=10" in subjects[1]
     assert len({git(clone, "rev-parse", f"{c}:model.joblib") for c in commits}) == 2
     sh(["git", "annex", "fsck", "--all", "--quiet"], clone)  # every model ever recorded is here
     for commit in commits:
