@@ -91,8 +91,7 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
     if not quiet:
         show(args, cwd)
     process = subprocess.Popen(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
-                               # the command keeps the dataset's lock even if this process is killed
-                               start_new_session=True, pass_fds=lock.held_fds(), **kwargs)
+                               start_new_session=True, pass_fds=inherited_locks(args), **kwargs)
     try:
         stdout, stderr = process.communicate()
     except KeyboardInterrupt:
@@ -102,6 +101,13 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
     if process.returncode != 0:
         raise CommandFailed(args, process.returncode, hint)
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+def inherited_locks(args: list[str]) -> tuple[int, ...]:
+    """A datalad command keeps the dataset's lock even if this process is killed (its own
+    children do not inherit it: datalad closes other descriptors). Other tools get none: an
+    engine's long-lived helper processes would hold the lock for ever."""
+    return lock.held_fds() if Path(args[0]).name == "datalad" else ()
 
 
 def stop_group(process: subprocess.Popen, grace: float = 60.0) -> None:
