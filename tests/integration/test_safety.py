@@ -136,7 +136,7 @@ def test_soak_interruptions_are_always_recovered(request):
             "-p", "max_iter", str(2 + attempts)]
         head = git(clone, "rev-parse", "HEAD")
         run = start(clone, "run", stage, *value, "--container", container)
-        time.sleep(rng.uniform(0.2, 1.05) * durations[stage])  # up to just past the save
+        time.sleep(rng.uniform(0.15, 0.98) * durations[stage])  # up to the save at its end
         os.kill(run.pid, sig)
         printed = run.communicate(timeout=600)[0]
         # The kernel may print its own traceback on SIGINT; ours must never show one.
