@@ -132,8 +132,8 @@ def test_soak_interruptions_are_always_recovered(request):
         attempts += 1
         stage, sig = rng.choice(["prepare", "train"]), rng.choice([signal.SIGINT, signal.SIGTERM])
         # A new value each time, so that a run that completes changes its outputs and commits.
-        value = ["-p", "image_size", str(40 + attempts)] if stage == "prepare" else [
-            "-p", "max_iter", str(2 + attempts)]
+        value = ["-p", "image_size", str(100 + attempts)] if stage == "prepare" else [
+            "-p", "max_iter", str(10 + attempts)]
         head = git(clone, "rev-parse", "HEAD")
         run = start(clone, "run", stage, *value, "--container", container)
         time.sleep(rng.uniform(0.15, 0.98) * durations[stage])  # up to the save at its end
