@@ -34,8 +34,9 @@ import tarfile
 from pathlib import Path
 
 try:
-    from . import sandbox
+    from . import rootless, sandbox
 except ImportError:  # run as a script: python3 code/pipeline/engine.py
+    import rootless
     import sandbox
 
 MOUNT_POINT = "/dataset"
@@ -68,10 +69,15 @@ def engine_name() -> str:
 
 def engine_env(engine: str) -> dict[str, str]:
     """The environment for calling ``engine``: podman gets the project's settings when runc is
-    there to honour them and the user has not chosen a configuration of their own."""
+    there to honour them and the user has not chosen a configuration of their own, and rootless
+    podman a storage that can run containers as the user (rootless.py)."""
     env = dict(os.environ)
     if engine == "podman" and "CONTAINERS_CONF" not in env and shutil.which("runc"):
         env["CONTAINERS_CONF"] = str(PODMAN_CONF)
+    if engine == "podman" and os.name == "posix" and os.getuid() != 0 and "CONTAINERS_STORAGE_CONF" not in env:
+        storage = rootless.storage_conf(env.get("CONTAINERS_CONF"))
+        if storage:
+            env["CONTAINERS_STORAGE_CONF"] = str(storage)
     return env
 
 
@@ -271,7 +277,7 @@ def main(argv: list[str]) -> int:
             )
         ident = ensure_loaded(engine, image_dir)
         return run_isolated(engine, ident, command)
-    except (EngineError, sandbox.SandboxError) as error:
+    except (EngineError, rootless.RootlessError, sandbox.SandboxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
 
