@@ -88,11 +88,12 @@ def user_venv(user: pwd.struct_passwd, folder: Path) -> Path:
     return venv / "bin"
 
 
-def readable_by(user: pwd.struct_passwd, source: Path, target: Path) -> Path:
-    """A copy of a dataset the user can read (pytest's folders are private to root)."""
+def copy_for(user: pwd.struct_passwd, source: Path, target: Path) -> Path:
+    """A copy of a dataset, content included, that the user owns: pytest's folders are private
+    to root, and git refuses a repository of another owner."""
     sh(["datalad", "clone", str(source), str(target)], target.parent)
     sh(["datalad", "get", "-r", "."], target)
-    subprocess.run(["chmod", "-R", "a+rX", str(target.parent)], check=True)
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(target)], check=True)
     return target
 
 
@@ -103,8 +104,8 @@ def test_stages_run_as_an_unprivileged_user(rootless_user, registered_dataset, s
     try:
         shared = work / "shared"
         shared.mkdir()
-        source = readable_by(user, registered_dataset, shared / "analysis")
-        inputs = readable_by(user, small_input_dataset, shared / "imagenette")
+        source = copy_for(user, registered_dataset, shared / "analysis")
+        inputs = copy_for(user, small_input_dataset, shared / "imagenette")
         venv_bin = user_venv(user, shared)
         mine = work / "mine"
         mine.mkdir()
