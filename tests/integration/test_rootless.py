@@ -93,6 +93,7 @@ def copy_for(user: pwd.struct_passwd, source: Path, target: Path) -> Path:
     to root, and git refuses a repository of another owner."""
     sh(["datalad", "clone", str(source), str(target)], target.parent)
     sh(["datalad", "get", "-r", "."], target)
+    sh(["git", "remote", "remove", "origin"], target)  # a clone of it would try root's original
     subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(target)], check=True)
     return target
 
