@@ -256,6 +256,8 @@ def run_isolated(engine: str, ident: str, command: list[str]) -> int:
         stop(engine, name, client)
         return 128 + interrupt.signum
     finally:
+        for signum in handled:
+            signal.signal(signum, signal.SIG_IGN)  # the clean-up below runs to its end
         signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
         if rootful(engine):
             sandbox.shift_ownership(root, into_container=False)
@@ -280,6 +282,10 @@ def main(argv: list[str]) -> int:
     except (EngineError, rootless.RootlessError, sandbox.SandboxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
+    except Interrupted as interrupt:  # after the container ended, before the clean-up began
+        return 128 + interrupt.signum
+    except KeyboardInterrupt:  # while loading the image: no container yet
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":
