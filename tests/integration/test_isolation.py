@@ -33,11 +33,12 @@ pathlib.Path("out/result.txt").write_text("ok")
 '''
 
 
-@pytest.fixture
-def isolated_clone(tmp_path, registered_dataset):
+@pytest.fixture(scope="module")
+def isolated_clone(tmp_path_factory, registered_dataset):
+    """One clone for both tests (each leaves it clean): fetching the image twice costs CI time."""
     require(bool(shutil.which("podman")), "podman (the isolation is podman's)")
-    clone = tmp_path / "ds"
-    sh(["datalad", "clone", str(registered_dataset), str(clone)], tmp_path)
+    clone = tmp_path_factory.mktemp("isolated") / "ds"
+    sh(["datalad", "clone", str(registered_dataset), str(clone)], clone.parent)
     return clone.resolve()
 
 
@@ -103,3 +104,5 @@ def test_interrupt_stops_the_container_and_nothing_writes_afterwards(isolated_cl
     time.sleep(10)
     assert ((clone / "ticks" / "now").stat().st_mtime_ns, (clone / "ticks" / "now").read_text()) == before
     assert os.stat(clone / "ticks" / "now").st_uid == os.getuid()
+    shutil.rmtree(clone / "ticks")  # the interrupted run's leftover: clean for the next test
+    assert git(clone, "status", "--porcelain") == ""
