@@ -7,7 +7,8 @@ the rule is by place, not by file:
 - the dataset is mounted read-write at /dataset, and over it, read-only: its ``.git`` (hooks,
   config, the annex objects that annexed inputs link to), every installed subdataset (the input
   images, their own ``.git`` included) and the project's machinery that the host executes or
-  reads as configuration (``code``, ``tests``, ``Makefile``, ``.datalad``, ``.gitattributes``...);
+  reads as configuration (``code``, ``tests``, ``notebooks``, ``params``, ``Makefile``,
+  ``.datalad``, ``.gitignore``...). A mount point cannot be renamed or removed, so these stay;
 - every path git ignores (``.venv``, caches, ``executed/failed``) is hidden behind an empty
   tmpfs (a folder) or /dev/null (a file), so the container neither reads nor writes it;
 - the process is never host root. Rootless podman maps the container's ids to the user's own
@@ -37,8 +38,10 @@ from pathlib import Path
 MAPPED_IDS = 65536
 # The mapped range when root has no /etc/subuid entry: useradd allocates from 100000 upwards.
 FALLBACK_BASE = 1_000_000_000
-MACHINERY = (".datalad", ".gitattributes", ".gitmodules", ".ci", "code", "tests", "Makefile",
-             "requirements.txt", "environment.yml")
+# What the host executes or trusts (the walkthrough notebook runs on the host; params and
+# .gitignore steer later runs). No stage writes here.
+MACHINERY = (".datalad", ".gitattributes", ".gitignore", ".gitmodules", ".ci", "code", "tests",
+             "notebooks", "params", "docs", "Makefile", "requirements.txt", "environment.yml")
 
 
 class SandboxError(RuntimeError):
@@ -65,7 +68,10 @@ def subdatasets(root: Path) -> list[str]:
 
 def read_only_paths(root: Path) -> list[str]:
     found = [".git", *subdatasets(root), *MACHINERY]
-    return [path for path in dict.fromkeys(found) if os.path.lexists(root / path)]
+    # A symlink is not mounted over: inside, the engine would follow it out of /dataset. Its
+    # target is outside the dataset (not mounted) or inside (covered by its own rule).
+    return [path for path in dict.fromkeys(found)
+            if os.path.lexists(root / path) and not (root / path).is_symlink()]
 
 
 def _checked(path: str) -> str:
@@ -81,6 +87,8 @@ def mount_args(engine: str, root: Path, mount_point: str) -> list[str]:
     for path in read_only_paths(root):
         args += ["-v", f"{root / _checked(path)}:{mount_point}/{path}:ro"]
     for path in ignored_paths(root):
+        if (root / path.rstrip("/")).is_symlink():
+            continue  # as above
         inside = f"{mount_point}/{_checked(path.rstrip('/'))}"
         if path.endswith("/"):
             options = ",notmpcopyup" if engine == "podman" else ""  # podman copies content up by default

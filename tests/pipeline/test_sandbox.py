@@ -33,6 +33,18 @@ def test_read_only_and_hidden_paths(tmp_path):
     assert sandbox.ignored_paths(root) == [".venv/"]
 
 
+def test_symlinks_are_not_mounted_over(tmp_path):
+    """Inside, the engine would follow them: a tmpfs on `.venv -> /opt/venv` hides the image's venv."""
+    root = work_tree(tmp_path)
+    (root / ".venv" / "python").unlink()
+    (root / ".venv").rmdir()
+    (root / ".venv").symlink_to("/opt/venv")
+    (root / "notebooks").symlink_to("code")
+    args = sandbox.mount_args("podman", root, "/dataset")
+    assert not any(".venv" in arg or "/dataset/notebooks" in arg for arg in args)
+    assert f"{root}/code:/dataset/code:ro" in args
+
+
 def test_a_path_the_mount_syntax_cannot_carry_is_refused(tmp_path):
     root = work_tree(tmp_path)
     (root / "a,b").mkdir()
