@@ -18,7 +18,8 @@ the rule is by place, not by file:
   duration the writable part of the work tree is shifted into that range (uid u -> BASE+u, the
   container sees the same owners as the host) and shifted back afterwards, new files included.
   The shift is a pure offset, so shifting back is exact, idempotent and needs no journal: the
-  next adapter start finishes it for a run whose adapter was killed. Idmapped mounts would avoid
+  next adapter start finishes it for a run whose adapter was killed. (While a root run goes on,
+  git in another shell refuses the dataset as owned by someone else; runs hold its lock anyway.) Idmapped mounts would avoid
   the shift but need runc >= 1.2 or crun, which Debian 12 cannot run here; ACLs would need the
   `acl` package and still leave new files owned by the mapped id.
 
@@ -49,8 +50,10 @@ class SandboxError(RuntimeError):
 
 
 def _git(root: Path, *args: str) -> list[str]:
-    result = subprocess.run(["git", *args, "-z"], cwd=root, capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL)
+    # While the work tree is shifted (during a run, or after a killed one) git would refuse it
+    # as owned by someone else; these queries only list paths.
+    result = subprocess.run(["git", "-c", "safe.directory=*", *args, "-z"], cwd=root,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
     return [item for item in result.stdout.split("\0") if item] if result.returncode == 0 else []
 
 

@@ -70,6 +70,7 @@ def test_ownership_shifts_into_the_mapped_range_and_back_exactly(tmp_path, monke
     assert os.stat(root / "code" / "tool.py").st_uid == 0  # read-only machinery is left alone
     assert os.stat(root / ".venv" / "python").st_uid == 0  # hidden paths too
     assert os.stat(root / ".git" / "HEAD").st_uid == 0
+    assert sandbox.ignored_paths(root) == [".venv/"]  # git still answers us in a shifted tree
     (root / "executed" / "new.ipynb").write_text("{}")
     os.lchown(root / "executed" / "new.ipynb", 500000 + 7, 600000)  # made by the container's uid 7
     sandbox.shift_ownership(root, into_container=False)
