@@ -18,10 +18,10 @@ the rule is by place, not by file:
   duration the writable part of the work tree is shifted into that range (uid u -> BASE+u, the
   container sees the same owners as the host) and shifted back afterwards, new files included.
   The shift is a pure offset, so shifting back is exact, idempotent and needs no journal: the
-  next adapter start finishes it for a run whose adapter was killed. (While a root run goes on,
-  git in another shell refuses the dataset as owned by someone else; runs hold its lock anyway.) Idmapped mounts would avoid
-  the shift but need runc >= 1.2 or crun, which Debian 12 cannot run here; ACLs would need the
-  `acl` package and still leave new files owned by the mapped id.
+  next adapter start finishes it for a run whose adapter was killed. While a root run goes on,
+  git in another shell refuses the dataset as owned by someone else (runs hold its lock anyway).
+  Idmapped mounts would avoid the shift but need runc >= 1.2 or crun, which Debian 12 cannot
+  run here; ACLs would need the `acl` package and still leave new files owned by the mapped id.
 
 Hard-linked regular files are never shifted: an unlocked file in annex.thin mode is the annex
 object itself, and must stay unwritable. Paths git ignores that appear during the run were made
