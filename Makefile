@@ -12,7 +12,7 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough test
+.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ walkthrough: setup ## execute notebooks/walkthrough.ipynb with papermill in a sc
 	$(BIN)/papermill notebooks/walkthrough.ipynb $(WORK_DIR)/walkthrough.ipynb -k python3 \
 	  -p work_dir $(WORK_DIR)/datasets -p container $(CONTAINER) $(if $(IMAGENETTE_URL),-p data_url $(IMAGENETTE_URL))
 	@echo "executed notebook: $(WORK_DIR)/walkthrough.ipynb"
+
+docs: $(VENV)/.installed engine ## the walkthrough executed for readers: docs/walkthrough.ipynb and .html (IMAGENETTE_URL=file://...)
+	$(BIN)/python docs/build_walkthrough.py
 
 test: setup ## set up (and Debian's chromium for the browser tests), then run the test suite
 	@tests/install-browser.sh
