@@ -109,5 +109,9 @@ def fetch_commit(source: Path, commit: str, target: Path) -> Path:
 
 def clone_repository(target: Path) -> Path:
     """A repository with the project's committed code (what CI and users get from main): one
-    branch, no tags, no remote, whatever this checkout's own dataset history holds."""
-    return fetch_commit(project(), "main", target)
+    branch, no tags, no remote, whatever this checkout's own dataset history holds; its annex
+    initialised as `make setup` does it."""
+    fetch_commit(project(), "main", target)
+    subprocess.run(["git", "annex", "init", "--quiet"], cwd=target, check=True, env=tool_env(),
+                   stdout=subprocess.DEVNULL)
+    return target

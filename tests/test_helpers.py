@@ -41,6 +41,7 @@ def test_code_commit_is_head_without_the_dataset_work(tmp_path):
 def test_clones_hold_one_branch_no_tags_no_remote(tmp_path):
     clone = clone_repository(tmp_path / "ds")
     assert git(clone, "rev-parse", "HEAD") == code_commit()
-    assert git(clone, "for-each-ref", "--format=%(refname)") == "refs/heads/main"
+    refs = git(clone, "for-each-ref", "--format=%(refname)").split()
+    assert set(refs) == {"refs/heads/main", "refs/heads/git-annex"}  # the annex of this clone alone
     assert git(clone, "remote") == "" and git(clone, "status", "--porcelain") == ""
     assert (project() / "notebooks/walkthrough.ipynb").is_file()
