@@ -25,6 +25,24 @@ READER_WORK_DIR = "/tmp/imageclf-walkthrough"  # the notebook's default work_dir
 READER_PROJECT = "~/imageclf-tutorial"
 
 
+def readable(notebook, replacements: list[tuple[str, str]]):
+    """One stream output per run of chunks (papermill stores each chunk it received, which
+    splits lines and paths), then this machine's paths replaced by a reader's."""
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            if merged and output.output_type == "stream" == merged[-1].output_type and output.name == merged[-1].name:
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+    text = nbformat.writes(notebook)
+    for machine, reader in replacements:
+        text = text.replace(machine, reader)
+    return nbformat.reads(text, as_version=4)
+
+
 def main() -> None:
     url = os.environ.get("IMAGENETTE_URL", "")
     if not url.startswith("file://"):
@@ -36,12 +54,9 @@ def main() -> None:
                         "--engine", "stable", "-p", "work_dir", str(scratch / "datasets"), "-p", "data_url", url,
                         "-p", "container", os.environ.get("CONTAINER", "software")], cwd=ROOT, check=True)
         archive = Path(urlparse(url).path)
-        text = executed.read_text()
-        for machine, reader in [(str(scratch / "datasets"), READER_WORK_DIR), (str(scratch), "/tmp"),
-                                (str(ROOT), READER_PROJECT), (str(archive.parent), "/data")]:
-            text = text.replace(machine, reader)
-        notebook = nbformat.reads(text, as_version=4)
-        notebook.metadata.get("papermill", {}).pop("environment_variables", None)
+        notebook = readable(nbformat.read(executed, as_version=4), [
+            (str(scratch / "datasets"), READER_WORK_DIR), (str(scratch), "/tmp"), (str(ROOT), READER_PROJECT),
+            (str(archive.parent), "/data")])
         nbformat.write(notebook, TARGET)
         html, _ = HTMLExporter(template_name="lab").from_notebook_node(
             notebook, resources={"metadata": {"name": "Walkthrough"}})
