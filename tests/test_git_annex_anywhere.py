@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import project, sh
 
 SCRIPT = "code/git-annex-anywhere.sh"
@@ -18,7 +20,8 @@ def bare_shell(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_git_works_without_the_venv_in_the_dataset_and_its_subdataset(tmp_path):
-    assert shutil.which("git-annex", path="/usr/bin:/bin") is None  # else this test proves nothing
+    if shutil.which("git-annex", path="/usr/bin:/bin"):
+        pytest.skip("a system git-annex is on PATH: a shell without .venv has git-annex anyway")
     annex = Path(sys.executable).parent / "git-annex"
     dataset, raw = tmp_path / "ds", tmp_path / "raw"
     for path in (raw, dataset):
