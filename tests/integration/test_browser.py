@@ -65,7 +65,11 @@ def jupyterlab(story_clone, tmp_path):
         yield base, token
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not fail a passed test on shutdown
+            server.kill()
+            server.wait()
 
 
 def test_jupyterlab_shows_the_executed_evaluate_notebook(browser, jupyterlab):
