@@ -9,7 +9,7 @@ import pytest
 from datalad.utils import SequenceFormatter
 from papermill.cli import _resolve_type
 
-from helpers import REPO
+from helpers import project
 from pipeline import checks, stages
 from pipeline.checks import StageError
 
@@ -17,7 +17,7 @@ from pipeline.checks import StageError
 @pytest.fixture
 def root(tmp_path):
     for folder in ("notebooks", "params"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
+        shutil.copytree(project() / folder, tmp_path / folder)
     return tmp_path
 
 

@@ -13,7 +13,7 @@ def dataset(tmp_path_factory):
     """Enough of the dataset for `run --dry-run`: notebooks, params, .datalad, a git repository."""
     root = tmp_path_factory.mktemp("cli")
     for folder in ("notebooks", "params", ".datalad"):
-        shutil.copytree(REPO / folder, root / folder)
+        shutil.copytree(project() / folder, root / folder)
     (root / "params/broken.yaml").write_text("max_iter: [10\n")
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     return root
