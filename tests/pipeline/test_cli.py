@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from helpers import REPO, tool_env
+from helpers import project, tool_env
 
 
 @pytest.fixture(scope="module")
