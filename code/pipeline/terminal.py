@@ -42,7 +42,8 @@ NOISE = re.compile("|".join([
     r"Preparing metadata|Building wheel|Created wheel|Stored in directory)\b",
     r"\s*━", r"Requirement already satisfied", r"Processing /", r"Building wheels? for",
     r"Successfully (built|installed) ", r"Installed kernelspec", r"\S+\.py:\d+: UserWarning: IPython parent",
-    r"  warn\(", r"\[notice\] ",
+    r"  warn\(", r"\[notice\] ", r"Looking in (indexes|links): ", r"\s+(Attempting uninstall|Found existing "
+    r"installation|Uninstalling|Successfully uninstalled)",
 ]))
 # pip's warnings about find-links folders of this machine's pip configuration that do not exist:
 # counted and named once, not once per package.
@@ -356,7 +357,7 @@ class Watcher:
                 self.show(f"  > {line}")
             return
         if self.missing_find_links and not self.quiet:
-            self.show(f"  (pip skipped {self.missing_find_links} find-links folders of this machine's "
+            self.show(f"  (pip skipped {self.missing_find_links} find-links folder(s) of this machine's "
                       "pip configuration that do not exist)")
         summary = self.outcome()
         if not self.quiet and (summary or elapsed >= 3):

@@ -110,10 +110,11 @@ def test_unknown_lines_and_errors_are_shown(log, clock):
 def test_pips_warnings_about_missing_find_links_folders_become_one_line(log, clock):
     warnings = "".join(f"WARNING: Location 'file:///opt/pypi/simple/p{i}/' is ignored: it is neither "
                        "a file nor a directory.\n" for i in range(40))
-    shown, _ = watch_lines(warnings + "Collecting numpy==2.4.6\nERROR: No matching distribution\n",
+    shown, _ = watch_lines("Looking in links: /opt/wheels\n" + warnings +
+                           "Collecting numpy==2.4.6\nERROR: No matching distribution\n",
                            args=("pip", "install"))
     assert shown == ["ERROR: No matching distribution",
-                     "  (pip skipped 40 find-links folders of this machine's pip configuration that do not exist)"]
+                     "  (pip skipped 40 find-links folder(s) of this machine's pip configuration that do not exist)"]
 
 
 def test_a_pipe_gets_progress_at_quarters_at_most_every_15_s_and_none_for_short_bars(clock):
