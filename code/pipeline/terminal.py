@@ -40,13 +40,14 @@ NOISE = re.compile("|".join([
     r"Storing signatures", r"--> ", r"[0-9a-f]{64}$", r"COMMIT ",
     r"I: ", r"  (Downloading|Using cached|Obtaining|Installing build|Getting requirements|"
     r"Preparing metadata|Building wheel|Created wheel|Stored in directory)\b",
-    r"\s*━", r"Requirement already satisfied", r"Processing /", r"Building wheels? for",
+    r"\s*━", r"Requirement already satisfied", r"Processing ", r"Building wheels? for",
     r"Successfully (built|installed) ", r"Installed kernelspec", r"\S+\.py:\d+: UserWarning: IPython parent",
     r"  warn\(", r"\[notice\] ", r"Looking in (indexes|links): ", r"\s+(Attempting uninstall|Found existing "
     r"installation|Uninstalling|Successfully uninstalled)",
 ]))
 # pip's warnings about find-links folders of this machine's pip configuration that do not exist:
 # counted and named once, not once per package.
+PIP_INSTALLED = re.compile(r"Successfully installed (.+)")
 MISSING_FIND_LINKS = re.compile(r"WARNING: Location '.*' is ignored: it is neither a file nor a directory\.")
 RESULT = re.compile(r"(?P<action>[\w-]+)\((?P<status>ok|notneeded|impossible|error)\): "
                     r"(?P<path>.*?)(?: \((?P<type>[\w -]+)\))?(?: \[.*\])?$")
@@ -238,6 +239,7 @@ class Watcher:
         self.results: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.in_cell = False
         self.missing_find_links = 0
+        self.installed = 0  # packages pip reports as installed
         self.cells = notebook_cells(self.args, cwd)
         self.inputs = input_files(self.args, cwd)
         self.started = time.monotonic()
@@ -311,6 +313,10 @@ class Watcher:
         if result:
             self.record(result)
             return
+        installed = PIP_INSTALLED.match(line)
+        if installed:
+            self.installed += len(installed.group(1).split())
+            return
         if MISSING_FIND_LINKS.match(line):
             self.missing_find_links += 1
             return
@@ -359,7 +365,7 @@ class Watcher:
         if self.missing_find_links and not self.quiet:
             self.show(f"  (pip skipped {self.missing_find_links} find-links folder(s) of this machine's "
                       "pip configuration that do not exist)")
-        summary = self.outcome()
+        summary = self.outcome() or (f"installed {self.installed} package(s)" if self.installed else "")
         if not self.quiet and (summary or elapsed >= 3):
             self.show(f"  {summary or 'done'}  [{elapsed:.1f} s]")
 
