@@ -118,38 +118,6 @@ def test_pips_warnings_about_missing_find_links_folders_become_one_line(log, clo
                      "  installed 2 package(s)  [0.0 s]"]
 
 
-def test_a_pipe_gets_progress_at_quarters_at_most_every_15_s_and_none_for_short_bars(clock):
-    out = io.StringIO()
-    progress = terminal.ProgressLine(out, tty=False)
-    for done in range(1, 101):  # 100 items in 10 s: over before the first line is due
-        clock.now += 0.1
-        progress.update("decoding images", done, 100, "images")
-    progress.finish()
-    assert out.getvalue() == ""
-
-    for done in range(1, 101):  # 100 items in 100 s: lines at 25, 50, 75 and at the end
-        clock.now += 1
-        progress.update("decoding images", done, 400, "images")
-    for done in range(101, 401):
-        clock.now += 1
-        progress.update("decoding images", done, 400, "images")
-    progress.finish()
-    lines = out.getvalue().splitlines()
-    assert [line.split("]")[1].split()[0] for line in lines] == ["100/400", "200/400", "300/400", "400/400"]
-    assert "left" in lines[0] and "\r" not in out.getvalue()
-
-
-def test_a_terminal_gets_one_line_redrawn_in_place_and_cleared_for_output(clock):
-    out = io.StringIO()
-    progress = terminal.ProgressLine(out, tty=True)
-    clock.now += 1
-    progress.update("fetching inputs", unit="files")
-    clock.now += 1
-    progress.update("fetching inputs", unit="files")
-    progress.clear()
-    assert out.getvalue() == "\r\033[K  fetching inputs: 1 files  0:00\r\033[K  fetching inputs: 2 files  0:01\r\033[K"
-
-
 def test_a_failed_command_prints_its_last_lines_and_the_log(log, capsys):
     script = ("import sys\nfor i in range(40): print('[INFO] step', i)\n"
               "print('Error: boom', file=sys.stderr); sys.exit(3)")
