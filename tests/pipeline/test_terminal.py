@@ -69,7 +69,9 @@ def log(tmp_path, monkeypatch):
     session = terminal.SessionLog(tmp_path / "logs")
     monkeypatch.setattr(terminal, "LOG", session)
     yield session
-    session._file and session._file.close()
+    if session._file:  # closed here, so that pytest's exit does not name the log
+        session._file.close()
+        session._file = None
 
 
 @pytest.fixture
