@@ -16,8 +16,8 @@ def format_duration(seconds: float) -> str:
 
 class ProgressLine:
     """One progress bar with counts and time left. On a terminal it is redrawn in place; in a
-    pipe (CI logs) it prints a plain line at 25, 50, 75 and 100 % (a bar without a total: every
-    30 s), at most one every 15 s, and nothing at all for what is over within 15 s."""
+    pipe (CI logs) it prints a plain line at 25, 50 and 75 % (a bar without a total: every 30 s),
+    at most one every 15 s, and nothing at all for what is over within 15 s."""
 
     QUIET_FOR = 15.0  # seconds a pipe sees nothing of a bar, and at least between two lines
     REDRAW = 0.2
@@ -68,7 +68,7 @@ class ProgressLine:
         if self.total:
             quarter = int(4 * min(1.0, self.done / self.total))
             if quarter <= self.quarter or quarter >= 4:
-                return  # 100 % is printed by finish()
+                return
             self.quarter = quarter
         elif now - self.last_draw < 2 * self.QUIET_FOR:
             return
@@ -88,7 +88,5 @@ class ProgressLine:
     def finish(self) -> None:
         if self.label is None:
             return
-        self.clear()
-        if not self.tty and self.printed and time.monotonic() - self.last_draw >= self.QUIET_FOR:
-            self._print(self.text(time.monotonic()), time.monotonic())
+        self.clear()  # in a pipe no 100 % line: the command's outcome line follows at once
         self.label = None

@@ -58,9 +58,9 @@ RESULT = re.compile(r"(?P<action>[\w-]+)\((?P<status>ok|notneeded|impossible|err
                     r"(?P<path>.*?)(?: \((?P<type>[\w -]+)\))?(?: \[.*\])?$")
 DATALAD_INFO = re.compile(r"\[INFO\] ([^=\s].*?)\s*$")  # not its "== Command start" banners
 CELL_START = re.compile(r"Executing Cell (\d+)")
-# Inside a cell, the notebook's own output: only what it found (counts, accuracy, problems) is
-# shown; the environment listing, table heads and figure placeholders stay in the log.
-NOTEBOOK_SHOWS = re.compile(r"accuracy|^\d+ training images|skipped|^note:|warning|error|traceback",
+# Inside a cell, the notebook's own output: only what it found (counts, test accuracy, problems)
+# is shown; the environment listing, table heads and figure placeholders stay in the log.
+NOTEBOOK_SHOWS = re.compile(r"^accuracy:|^\d+ training images|skipped|^note:|warning|error|traceback",
                             re.IGNORECASE)
 # Progress a command reports, as (pattern, label, unit); groups: done[, total].
 PROGRESS = [
