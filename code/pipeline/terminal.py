@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import os
 import queue
 import re
@@ -109,7 +110,8 @@ class SessionLog:
         if self._file is not None:
             self._file.close()
             self._file = None
-            print(f"(full output of every command: {display_path(self.path)})", flush=True)
+            with contextlib.suppress(ValueError, OSError):  # a notebook kernel's stdout may be gone
+                print(f"(full output of every command: {display_path(self.path)})", flush=True)
 
 
 def display_path(path: Path) -> str:
