@@ -27,7 +27,23 @@ def strip_timing(nb):
         cell.metadata.pop("execution", None)
         for key in TIMING_KEYS:
             cell.metadata.get("papermill", {}).pop(key, None)
+        if cell.get("outputs"):
+            cell["outputs"] = coalesce_streams(cell["outputs"])
     return nb
+
+
+def coalesce_streams(outputs):
+    """Join consecutive outputs of one stream: the kernel flushes stdout on a timer, so where one
+    run sends two prints in one message another (on a busier machine) sends two."""
+    joined = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (previous is not None and output.get("output_type") == "stream"
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] = "".join([*previous["text"], *output["text"]])
+        else:
+            joined.append(output)
+    return joined
 
 
 def report_slow_cells(nb, threshold: float = 1.0) -> None:

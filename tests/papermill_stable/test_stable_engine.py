@@ -39,3 +39,15 @@ def test_two_runs_write_identical_bytes(notebook, tmp_path):
 def test_default_engine_differs_between_runs(notebook, tmp_path):
     """The reason for the engine: papermill's own output changes with every run."""
     assert execute(notebook, tmp_path / "out.ipynb") != execute(notebook, tmp_path / "out.ipynb")
+
+
+def test_consecutive_stream_outputs_are_joined_however_the_kernel_flushed_them():
+    import papermill.engines  # noqa: F401  (first: it loads the engines' entry points, ours included)
+    from papermill_stable import strip_timing
+    cell = nbformat.v4.new_code_cell("print(1); print(2)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="c\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="d\n")]
+    nb = strip_timing(nbformat.v4.new_notebook(cells=[cell]))
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "a\nb\n"), ("stderr", "c\n"), ("stdout", "d\n")]
