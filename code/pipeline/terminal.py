@@ -271,7 +271,8 @@ class Watcher:
                 parts.append(f"{action}({status})" + ("" if kind == "dataset" or path == "." else f" {path}"))
             else:
                 noun = (kinds.pop() if len(kinds) == 1 else "item") or "item"
-                parts.append(f"{action}({status}) {len(found)} {noun}s")
+                # several results for the dataset itself (a rerun of a range): say how many times
+                parts.append(f"{action}({status}) " + (f"x{len(found)}" if noun == "dataset" else f"{len(found)} {noun}s"))
         return ", ".join(parts)
 
     def finish(self, returncode: int) -> None:

@@ -101,6 +101,13 @@ def test_a_stage_shows_what_the_notebook_found_and_a_one_line_outcome(log, clock
     assert "get(ok): data/raw/imagenette2-160/val/n03445777/ILSVRC2012_val_00000003.JPEG (file)" in logged
 
 
+def test_a_rerun_of_a_range_counts_its_runs(log, clock):
+    shown, _ = watch_lines("run(ok): /work/ds (dataset) [papermill ...]\nrun(ok): /work/ds (dataset) [papermill ...]\n"
+                           "add(ok): model.joblib (file)\nsave(ok): . (dataset)\nsave(ok): . (dataset)\n",
+                           args=("datalad", "rerun", "ready4analysis..SGD-100"))
+    assert shown == ["  run(ok) x2, add(ok) model.joblib, save(ok) x2  [0.0 s]"]
+
+
 def test_unknown_lines_and_errors_are_shown(log, clock):
     shown, _ = watch_lines("Switched to a new branch 'randomforest'\n"
                            "get(error): data/raw/x.JPEG (file) [not available]\n"
