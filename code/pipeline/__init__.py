@@ -5,6 +5,8 @@ Never imported by the stage notebooks (they use ``imageclf``). Run it as ``pytho
 Modules:
     cli        the command line behind the Makefile's targets
     commands   print-then-run helper for datalad and git; Ctrl-C and SIGTERM stop a whole run
+    terminal   what the terminal shows of a command (lesson, progress, outcome); full log in .git/
+    progress   the progress line: redrawn on a terminal, sparse plain lines in a log
     lock       one writer per dataset: an flock in .git naming its holder
     checks     params files, -p values and paths, checked before anything runs
     recovery   a failed, interrupted or killed run: recorded or undone, read from the history
