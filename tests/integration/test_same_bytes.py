@@ -47,8 +47,9 @@ def test_verify_in_a_fresh_clone_finds_every_output_identical(story_clone, tmp_p
     story, _ = story_clone
     fresh = tmp_path / "collaborator"
     sh(["datalad", "clone", str(story), str(fresh)], tmp_path)
-    verified = sh([sys.executable, "-m", "pipeline", "verify", "ready4analysis..main",
-                   "main..origin/randomforest"], fresh)
+    main = git(fresh, "branch", "--show-current")  # the story's main branch, checked out by the clone
+    verified = sh([sys.executable, "-m", "pipeline", "verify", f"ready4analysis..{main}",
+                   f"{main}..origin/randomforest"], fresh)
     assert "DIFFERENT" not in verified.stdout
     assert "15 identical, 0 different" in verified.stdout  # 3 trains (2 outputs), 3 evaluations (3)
     assert git(fresh, "status", "--porcelain") == ""
