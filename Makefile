@@ -12,7 +12,7 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough test
+.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,7 @@ help: ## list the targets
 setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure a container engine is there
 	@# A clone of main alone has no git-annex branch yet: initialise the annex once.
 	@git config --get annex.uuid >/dev/null || PATH="$(CURDIR)/$(BIN):$$PATH" git annex init --quiet
+	@code/git-annex-anywhere.sh $(BIN)/git-annex .
 
 $(VENV)/.installed: requirements.txt code/container/requirements.lock $(wildcard code/papermill_stable/*)
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,7 @@ $(VENV)/.installed: requirements.txt code/container/requirements.lock $(wildcard
 	$(BIN)/pip install --quiet -r requirements.txt
 	@# code/ on the venv's path: `python -m pipeline` and JupyterLab's kernel find the packages.
 	echo "$(CURDIR)/code" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tutorial-code.pth"
+	@echo "Set up. git works here in any shell; datalad and python -m pipeline need: . $(BIN)/activate"
 	touch $@
 
 engine: ## install podman where it is missing (Debian as root) or say how to get an engine
@@ -34,6 +36,7 @@ engine: ## install podman where it is missing (Debian as root) or say how to get
 
 data: $(VENV)/.installed ## create the input dataset from IMAGENETTE_URL and clone it into data/raw
 	$(PIPELINE) data
+	@code/git-annex-anywhere.sh $(BIN)/git-annex .
 
 container: setup ## build the software image and register it in the dataset (containers-add)
 	@if [ "$(CONTAINER)" = none ]; then echo "CONTAINER=none: stages run in $(VENV), no image to build."; \
@@ -71,5 +74,9 @@ walkthrough: setup ## execute notebooks/walkthrough.ipynb with papermill in a sc
 	  -p work_dir $(WORK_DIR)/datasets -p container $(CONTAINER) $(if $(IMAGENETTE_URL),-p data_url $(IMAGENETTE_URL))
 	@echo "executed notebook: $(WORK_DIR)/walkthrough.ipynb"
 
-test: setup ## set up, then run the test suite
+docs: $(VENV)/.installed engine ## the walkthrough executed for readers: docs/walkthrough.ipynb and .html (IMAGENETTE_URL=file://...)
+	$(BIN)/python docs/build_walkthrough.py
+
+test: setup ## set up (and Debian's chromium for the browser tests), then run the test suite
+	@tests/install-browser.sh
 	$(BIN)/python -m pytest -ra tests

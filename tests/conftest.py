@@ -1,6 +1,7 @@
 """Fixtures shared by all tests; the helpers they use live in helpers.py."""
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,8 +10,22 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 sys.path[:0] = [str(TESTS.parent / "code"), str(TESTS)]
 
-from helpers import clone_repository, sh  # noqa: E402
+from helpers import REPO, clone_repository, code_commit, sh, untested_code_changes  # noqa: E402
 from imagenette_fixture import make_archive  # noqa: E402
+
+
+def pytest_report_header(config):
+    """Say which commit the tests test when it is not HEAD (a dataset that ran the tutorial)."""
+    base = code_commit()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    if base == head:
+        return None
+    lines = [f"code under test: {base[:8]}, this checkout's HEAD without the dataset's runs, data and container"]
+    changed = untested_code_changes(REPO, base)
+    if changed:
+        lines.append(f"not tested: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''} changed after "
+                     f"{base[:8]}: to test them, commit them on a branch from it (git switch -c fix {base[:8]})")
+    return lines
 
 
 @pytest.fixture(scope="session")

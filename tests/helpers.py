@@ -1,17 +1,31 @@
 """Helpers shared by the tests: run commands in temporary clones as a user would.
 
 Everything that runs datalad works on a temporary clone of this repository: run records, tags
-and annexed files never touch the working checkout."""
+and annexed files never touch the working checkout.
+
+The tests test the project's committed code, whatever the checkout's dataset history holds: a
+user's clone that ran `make tutorial` carries run records, tags, a branch and data/raw on top of
+the code. The code under test is the newest commit before the first commit of dataset work (see
+``code_commit``), checked out once per session (``project``); clones carry no tags, no other
+branches and no remote."""
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 REPO = Path(__file__).resolve().parents[1]
+# What only dataset work changes: a registered container (its folder, not the committed
+# .gitattributes beside it) and subdatasets such as data/raw.
+DATASET_WORK_PATHS = [".gitmodules", ":(glob).datalad/environments/*/**"]
+RUN_RECORD_MARKER = "^=== Do not change lines below ===$"  # datalad's run-record delimiter
+CODE_PATHS = ["code", "tests", "notebooks", "Makefile", "requirements.txt", "environment.yml", ".ci"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -46,7 +60,58 @@ def git(clone: Path, *args: str) -> str:
     return sh(["git", *args], clone).stdout.strip()
 
 
+def _git_lines(repo: Path, *args: str) -> list[str]:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.split()
+
+
+def dataset_work_commits(repo: Path, rev: str = "HEAD") -> set[str]:
+    """Commits that are the dataset's own work, not the project's code: run records (datalad
+    run, containers-run, rerun), subdatasets added (data/raw), containers registered."""
+    runs = _git_lines(repo, "log", "--format=%H", f"--grep={RUN_RECORD_MARKER}", rev)
+    paths = _git_lines(repo, "log", "--format=%H", rev, "--", *DATASET_WORK_PATHS)
+    return set(runs) | set(paths)
+
+
+def code_commit(repo: Path = REPO, rev: str = "HEAD") -> str:
+    """The project's committed code: ``rev`` itself when its history holds no dataset work,
+    else the parent of the oldest commit of dataset work."""
+    work = dataset_work_commits(repo, rev)
+    for commit in _git_lines(repo, "rev-list", "--topo-order", "--reverse", rev):
+        if commit in work:
+            return _git_lines(repo, "rev-parse", f"{commit}^")[0]
+    return _git_lines(repo, "rev-parse", rev)[0]
+
+
+def untested_code_changes(repo: Path, base: str, rev: str = "HEAD") -> list[str]:
+    """Code files committed after the dataset work started: the tests do not see them."""
+    return _git_lines(repo, "diff", "--name-only", base, rev, "--", *CODE_PATHS)
+
+
+@functools.cache
+def project() -> Path:
+    """A checkout of ``code_commit()`` on branch main, made once per test session: the folder
+    the tests read notebooks, params and code from, and clone."""
+    scratch = Path(tempfile.mkdtemp(prefix="imageclf-code-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    checkout = scratch / "project"
+    fetch_commit(REPO, code_commit(), checkout)
+    return checkout
+
+
+def fetch_commit(source: Path, commit: str, target: Path) -> Path:
+    """A new repository holding ``commit`` and its history as branch main, and nothing else."""
+    quiet = {"check": True, "stdout": subprocess.DEVNULL, "env": tool_env()}
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(target)], **quiet)
+    subprocess.run(["git", "fetch", "--quiet", "--no-tags", str(source), commit], cwd=target, **quiet)
+    subprocess.run(["git", "reset", "--quiet", "--hard", "FETCH_HEAD"], cwd=target, **quiet)
+    return target
+
+
 def clone_repository(target: Path) -> Path:
-    """A clone of the committed state of this repository (what CI and users get)."""
-    subprocess.run(["git", "clone", "--quiet", str(REPO), str(target)], check=True, env=tool_env())
+    """A repository with the project's committed code (what CI and users get from main): one
+    branch, no tags, no remote, whatever this checkout's own dataset history holds; its annex
+    initialised as `make setup` does it."""
+    fetch_commit(project(), "main", target)
+    subprocess.run(["git", "annex", "init", "--quiet"], cwd=target, check=True, env=tool_env(),
+                   stdout=subprocess.DEVNULL)
     return target

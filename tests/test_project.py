@@ -3,9 +3,10 @@ import nbformat
 import pytest
 import yaml
 
-from helpers import REPO
+from helpers import project
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+PROJECT = project()  # the committed code, not this checkout's dataset work
+NOTEBOOKS = sorted((PROJECT / "notebooks").glob("*.ipynb"))
 
 
 def pip_lines(lines):
@@ -13,15 +14,15 @@ def pip_lines(lines):
 
 
 def test_conda_and_pip_pin_the_same_packages():
-    conda = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda = yaml.safe_load((PROJECT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
-    assert pip_lines(pip_section) == pip_lines((REPO / "requirements.txt").read_text().splitlines())
+    assert pip_lines(pip_section) == pip_lines((PROJECT / "requirements.txt").read_text().splitlines())
     assert "python=3.11" in conda["dependencies"]
 
 
 def test_every_requirement_is_pinned():
-    lock = (REPO / "code/container/requirements.lock").read_text().splitlines()
-    for line in pip_lines(lock) | pip_lines((REPO / "requirements.txt").read_text().splitlines()):
+    lock = (PROJECT / "code/container/requirements.lock").read_text().splitlines()
+    for line in pip_lines(lock) | pip_lines((PROJECT / "requirements.txt").read_text().splitlines()):
         assert line.startswith(("-r ", "./code/")) or "==" in line, line
 
 
@@ -35,14 +36,14 @@ def test_source_notebooks_have_no_outputs_and_one_parameters_cell(path):
 
 
 def test_no_init_in_code_folder():
-    assert not (REPO / "code/__init__.py").exists()  # `code` is a standard-library module
+    assert not (PROJECT / "code/__init__.py").exists()  # `code` is a standard-library module
 
 
 def test_this_environment_has_the_containers_pins():
     """JupyterLab's kernel (.venv) runs the notebooks with the very versions of the container."""
     from importlib import metadata
 
-    lock = pip_lines((REPO / "code/container/requirements.lock").read_text().splitlines())
+    lock = pip_lines((PROJECT / "code/container/requirements.lock").read_text().splitlines())
     for line in lock:
         name, version = line.split("==")
         assert metadata.version(name) == version, name

@@ -127,8 +127,9 @@ def _text(output) -> str:
 
 
 def strip_timing(nb):
-    """Remove papermill's and nbclient's timing metadata from ``nb`` in place, and give the
-    injected-parameters cell a fixed id instead of papermill's random one; return ``nb``."""
+    """Remove papermill's and nbclient's timing metadata from ``nb`` in place, give the
+    injected-parameters cell a fixed id instead of papermill's random one, and write stream
+    outputs in their canonical form (:func:`canonical_streams`); return ``nb``."""
     for key in TIMING_KEYS:
         nb.metadata.get("papermill", {}).pop(key, None)
     for cell in nb.cells:
@@ -137,15 +138,9 @@ def strip_timing(nb):
         cell.metadata.pop("execution", None)
         for key in TIMING_KEYS:
             cell.metadata.get("papermill", {}).pop(key, None)
+        if cell.get("outputs"):
+            cell["outputs"] = canonical_streams(cell["outputs"])
     return nb
-
-
-def canonical(nb):
-    """``nb`` without timing metadata and with canonical stream outputs, in place; return it."""
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = canonical_streams(cell.get("outputs", []))
-    return strip_timing(nb)
 
 
 def report_slow_cells(nb, threshold: float = 1.0) -> None:
@@ -168,4 +163,4 @@ class StableEngine(NBClientEngine):
         # error and raises), so making it canonical here covers every final write.
         nb = super().execute_notebook(nb, kernel_name, output_path=output_path, **kwargs)
         report_slow_cells(nb)
-        return canonical(nb)
+        return strip_timing(nb)

@@ -2,8 +2,8 @@
 
 Build: try the official Python base image; where no registry answers, bootstrap a Debian base
 with debootstrap from the mirror this machine's apt already uses, and build from that. The
-host's CA bundle (``PIP_CERT`` / ``SSL_CERT_FILE``) goes into the build as a secret, for pip
-behind TLS-intercepting proxies. Unchanged inputs reuse the engine's layer cache.
+host's CA bundle (``PIP_CERT`` / ``SSL_CERT_FILE``, else the system's) goes into the build as a
+secret, for pip behind TLS-intercepting proxies. Unchanged inputs reuse the engine's layer cache.
 
 Register: ``docker save`` the image into .datalad/environments/software/image (layers in the
 annex), then ``datalad containers-add`` with a call format that names only dataset paths.
@@ -83,12 +83,19 @@ def choose_base(eng: str, base: str | None) -> str:
     return bootstrap_base(eng)
 
 
-def ca_bundle() -> str | None:
+# Where distributions keep the system's CA bundle (Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine).
+SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                     "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
+
+
+def ca_bundle(system_bundles=SYSTEM_CA_BUNDLES) -> str | None:
+    """The CA bundle pip in the build should trust: the one the user named, else the system's
+    (a proxy's CA is often only there), so that pip behind a TLS-intercepting proxy works."""
     for variable in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
         path = os.environ.get(variable)
         if path and Path(path).is_file():
             return path
-    return None
+    return next((path for path in system_bundles if Path(path).is_file()), None)
 
 
 def build(root: Path, base: str | None = None) -> str:

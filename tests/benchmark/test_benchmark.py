@@ -9,13 +9,13 @@ import joblib
 import pandas as pd
 
 from benchmark import __main__ as bench, generate, measure
-from helpers import REPO
+from helpers import project
 from imagenette_fixture import write_tree
 
 
 def test_handbook_baseline_runs_its_three_steps_like_the_handbook(tmp_path):
     write_tree(tmp_path / "data" / "raw", {"train": 10, "val": 5})
-    scripts = REPO / "code" / "benchmark" / "handbook"
+    scripts = project() / "code" / "benchmark" / "handbook"
     for step in (["prepare.py"], ["train.py", "sgd", "10"], ["evaluate.py"]):
         subprocess.run([sys.executable, str(scripts / step[0]), *step[1:]], cwd=tmp_path, check=True)
     table = pd.read_csv(tmp_path / "data" / "train.csv")
@@ -28,7 +28,7 @@ def test_handbook_baseline_runs_its_three_steps_like_the_handbook(tmp_path):
 
 def test_peak_reports_the_memory_of_the_child_process(tmp_path):
     allocate = "import numpy; a = numpy.ones(50_000_000); print(a.sum())"  # 400 MB of float64
-    done = subprocess.run([sys.executable, str(REPO / "code/benchmark/peak.py"), sys.executable, "-c", allocate],
+    done = subprocess.run([sys.executable, str(project() / "code/benchmark/peak.py"), sys.executable, "-c", allocate],
                           capture_output=True, text=True, check=True)
     figures = json.loads(done.stderr.strip().splitlines()[-1])
     assert 400 <= figures["peak_rss_mb"] < 1000 and figures["returncode"] == 0

@@ -14,27 +14,37 @@ def refs(clone):
 
 def test_story_continues_where_it_stopped_then_changes_nothing(story_clone):
     clone, printed = story_clone  # an interrupted tutorial (prepare only), then resumed
-    assert "Step 1/" not in printed and "=== Step 2/11: tag ready4analysis" in printed
-    assert "$ datalad save -m 'Train SGD for 100 iterations' --version-tag SGD-100 params/train.yaml" in printed
-    assert "$ git --no-pager diff main randomforest -- accuracy.json" in printed
+    assert "Step 1/" not in printed and "=== Step 2/8: tag ready4analysis" in printed
+    # The handbook's commands, as its readers know them.
+    for command in ("$ git tag ready4analysis",
+                    "$ datalad save -m 'Increase the amount of iterations to 100' --version-tag SGD-100 params/train.yaml",
+                    "$ datalad rerun -m 'Recompute classification with more iterations (max_iter=100)' "
+                    "ready4analysis..SGD-100",
+                    "$ datalad save -m 'Switch to random forest classification' --version-tag random-forest "
+                    "params/train.yaml",
+                    "$ datalad rerun --branch=randomforest -m 'Recompute classification with random forest "
+                    "classifier (classifier=random-forest)' ready4analysis..SGD-100",
+                    "$ git --no-pager diff main randomforest -- accuracy.json"):
+        assert command in printed
 
     tags = git(clone, "tag").split()
     assert {"ready4analysis", "SGD-100", "random-forest"} <= set(tags)
     assert git(clone, "branch", "--show-current") == "main"
 
-    # The story reads in git log: three trainings, three evaluations, one prepare.
+    # The story reads in git log as in the handbook: three trainings, three evaluations, one prepare.
     story = git(clone, "log", "--format=%s", "--reverse", "ready4analysis~1..randomforest").splitlines()
+    more, forest = "Recompute classification with more iterations (max_iter=100)", \
+        "Recompute classification with random forest classifier (classifier=random-forest)"
     assert [s.replace("[DATALAD RUNCMD] ", "") for s in story] == [
         "Prepare train and test tables for golf ball, parachute",
         "Train sgd classifier (max_iter=10, random_state=42)",
         "Evaluate model.joblib on data/test.csv",
-        "Train SGD for 100 iterations",
-        "Train sgd classifier (max_iter=100, random_state=42)",
-        "Evaluate model.joblib on data/test.csv",
-        "Switch to a random forest classifier",
-        "Train random-forest classifier (n_estimators=100, random_state=42)",
-        "Evaluate model.joblib on data/test.csv",
+        "Increase the amount of iterations to 100",
+        more, more,
+        "Switch to random forest classification",
+        forest, forest,
     ]
+    assert git(clone, "rev-parse", "main") == git(clone, "rev-parse", "random-forest^{commit}")
     # Reruns are recorded as containers-run records, and the three models differ.
     for commit in run_commits(clone, "ready4analysis..randomforest"):
         assert run_record(clone, commit)["cmd"].startswith("python3 code/pipeline/engine.py run")

@@ -6,7 +6,7 @@ import sys
 import yaml
 
 from benchmark.generate import TEN_CLASSES
-from helpers import REPO, clone_repository, git, sh
+from helpers import clone_repository, git, sh
 from imagenette_fixture import make_archive
 from run_records import run_record
 
@@ -21,7 +21,7 @@ def test_ten_classes_are_prepared_trained_and_evaluated(tmp_path):
     sh([*run, "train", "-f", "params/ten-classes/train.yaml"], clone)
     sh([*run, "evaluate"], clone)
 
-    names = yaml.safe_load((REPO / "params/ten-classes/prepare.yaml").read_text())["categories"]
+    names = yaml.safe_load((clone / "params/ten-classes/prepare.yaml").read_text())["categories"]
     assert sorted(names) == sorted(TEN_CLASSES)
     metrics = json.loads((clone / "metrics.json").read_text())
     assert metrics["labels"] == sorted(names.values()) and metrics["n_test_images"] == 30

@@ -3,15 +3,16 @@ import json
 
 import nbformat
 
-from helpers import REPO, git, sh
+from helpers import git, project, sh
 
 
 def test_walkthrough_runs_the_whole_story(tmp_path, small_archive, registered_dataset):
     executed = tmp_path / "walkthrough.ipynb"
     work = tmp_path / "work"
-    sh(["papermill", str(REPO / "notebooks/walkthrough.ipynb"), str(executed), "-k", "python3",
+    template = project()  # the walkthrough copies notebooks, params and code from the committed project
+    sh(["papermill", str(template / "notebooks/walkthrough.ipynb"), str(executed), "-k", "python3",
         "-p", "work_dir", str(work), "-p", "data_url", small_archive.as_uri(), "-p", "container", "software"],
-       REPO)
+       template)
 
     analysis = work / "analysis"
     assert {"ready4analysis", "SGD-100", "random-forest"} <= set(git(analysis, "tag").split())

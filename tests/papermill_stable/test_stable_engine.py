@@ -141,3 +141,15 @@ def test_pins_override_the_host_and_are_undone_afterwards(monkeypatch):
     with papermill_stable.pinned_kernel_environment():
         assert os.environ["OMP_NUM_THREADS"] == "1" and "NPY_DISABLE_CPU_FEATURES" not in os.environ
     assert os.environ["OMP_NUM_THREADS"] == "7" and os.environ["NPY_DISABLE_CPU_FEATURES"] == "X86_V4"
+
+
+def test_consecutive_stream_outputs_are_joined_however_the_kernel_flushed_them():
+    from papermill_stable import strip_timing
+    cell = nbformat.v4.new_code_cell("print(1); print(2)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="c\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="d\n")]
+    nb = strip_timing(nbformat.v4.new_notebook(cells=[cell]))
+    # stdout and stderr are flushed independently, so their relative order is timing too.
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "a\nb\nd\n"), ("stderr", "c\n")]

@@ -1,23 +1,59 @@
 import hashlib
 import json
 import os
+import subprocess
 
 import pytest
 
 from pipeline import engine
 
 
-def test_run_command_isolates_the_container(tmp_path, monkeypatch):
+def dataset(tmp_path):
+    """A git work tree with a .datalad folder, an ignored .venv and an ignored file."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".datalad").mkdir()
     (tmp_path / "sub").mkdir()
-    args = engine.run_command("podman", "sha256:abc", ["papermill", "a", "b"], workdir=tmp_path / "sub")
+    (tmp_path / ".gitignore").write_text(".venv/\n*.log\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / "run.log").write_text("x")
+    return tmp_path
+
+
+def test_run_command_isolates_the_container(tmp_path, monkeypatch):
+    root = dataset(tmp_path)
+    monkeypatch.setattr(engine.os, "getuid", lambda: 1000)
+    args = engine.run_command("podman", "sha256:abc", ["papermill", "a", "b"], workdir=root / "sub", name="n1")
     assert args[:2] == ["podman", "run"]
     assert args[args.index("--network") + 1] == "none"
-    assert args[args.index("-v") + 1] == f"{tmp_path}:/dataset"  # the whole dataset, nothing else
+    assert {"--rm", "--init", "--cap-drop=all", "--security-opt=no-new-privileges"} <= set(args)
+    assert args[args.index("--name") + 1] == "n1"
+    assert f"{engine.DATASET_LABEL}={root}" in args
     assert args[args.index("-w") + 1] == "/dataset/sub"
-    assert args[args.index("-u") + 1] == f"{os.getuid()}:{os.getgid()}"
-    assert args.count("-v") == 1
+    volumes = [args[i + 1] for i, arg in enumerate(args) if arg == "-v"]
+    assert volumes[0] == f"{root}:/dataset"  # the dataset, nothing else of the host...
+    assert f"{root}/.git:/dataset/.git:ro" in volumes  # ...its machinery read-only...
+    assert f"{root}/.datalad:/dataset/.datalad:ro" in volumes
+    assert "/dev/null:/dataset/run.log:ro" in volumes  # ...and what git ignores hidden
+    assert "type=tmpfs,destination=/dataset/.venv,notmpcopyup" in args
+    assert args[args.index("-u") + 1].startswith("1000:")
+    assert args[args.index("--userns") + 1] == "keep-id"  # rootless: the user's own ids
     assert args[-4:] == ["sha256:abc", "papermill", "a", "b"]
+
+
+def test_root_runs_the_container_in_a_subordinate_id_range(tmp_path, monkeypatch):
+    root = dataset(tmp_path)
+    monkeypatch.setattr(engine.os, "getuid", lambda: 0)
+    monkeypatch.setattr(engine.sandbox, "id_mapping", lambda: (200000, 300000))
+    args = engine.run_command("podman", "sha256:abc", ["true"], workdir=root)
+    assert args[args.index("--uidmap") + 1] == "0:200000:65536"
+    assert args[args.index("--gidmap") + 1] == "0:300000:65536"
+    assert "-u" not in args and "--userns" not in args
+
+
+def test_adapter_id_tells_a_live_adapter_from_a_gone_one():
+    assert engine.adapter_alive(engine.adapter_id())
+    assert not engine.adapter_alive(f"{os.getpid()}-1")  # same pid, other start time: reused
+    assert not engine.adapter_alive("")
 
 
 def test_image_id_is_the_digest_of_the_saved_config(tmp_path):

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from helpers import REPO
+from helpers import project
 from pipeline import stages
 
 
@@ -11,7 +11,7 @@ from pipeline import stages
 def root(tmp_path):
     """The stage definitions need only the notebooks and params files."""
     for folder in ("notebooks", "params"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
+        shutil.copytree(project() / folder, tmp_path / folder)
     return tmp_path
 
 
