@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 CONTAINER ?= software
 export CONTAINER
 PIPELINE := $(BIN)/python -m pipeline
+# Long commands show a progress line and their outcome; their full output goes to a log under
+# .git/imageclf-logs/. VERBOSE=1 shows everything as it comes.
+export VERBOSE
+WATCH := $(if $(filter-out 0,$(VERBOSE)),,@$(PYTHON) code/pipeline/terminal.py --)
 ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new folder each time)
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
@@ -24,12 +28,12 @@ setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure
 
 $(VENV)/.installed: requirements.txt code/container/requirements.lock $(wildcard code/papermill_stable/*)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(WATCH) $(BIN)/pip install --upgrade pip
+	$(WATCH) $(BIN)/pip install -r requirements.txt
 	@# code/ on the venv's path: `python -m pipeline` and JupyterLab's kernel find the packages.
-	echo "$(CURDIR)/code" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tutorial-code.pth"
+	@echo "$(CURDIR)/code" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tutorial-code.pth"
 	@echo "Set up. git works here in any shell; datalad and python -m pipeline need: . $(BIN)/activate"
-	touch $@
+	@touch $@
 
 engine: ## install podman where it is missing (Debian as root) or say how to get an engine
 	@code/container/install-engine.sh

@@ -5,6 +5,8 @@ Never imported by the stage notebooks (they use ``imageclf``). Run it as ``pytho
 Modules:
     cli        the command line behind the Makefile's targets
     commands   print-then-run helper for datalad and git; Ctrl-C stops a whole run
+    terminal   what the terminal shows of a command (lesson, progress, outcome); full log in .git/
+    progress   the progress line: redrawn on a terminal, sparse plain lines in a log
     inputdata  the Imagenette input dataset (download-url --archive) and its clone in data/raw
     container  build the software image and register it with datalad-container
     engine     the call format of every containers-run: podman/docker, no network, user's uid

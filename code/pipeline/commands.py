@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import terminal
+
 
 class CommandFailed(RuntimeError):
     """A printed command exited non-zero; its own output has already been shown."""
@@ -30,12 +32,14 @@ def tool_env() -> dict[str, str]:
     """os.environ with this venv's bin first on PATH (git-annex must be found by every git call)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.setdefault("PYTHONUNBUFFERED", "1")  # datalad's results reach the terminal as they come
     return env
 
 
 def show(args: list[str], cwd: str | Path | None = None) -> None:
     where = f"(in {cwd}) " if cwd and Path(cwd).resolve() != Path.cwd() else ""
-    print(f"\n{where}$ {shlex.join(args)}", flush=True)
+    gap = "\n" if terminal.verbose() else ""  # in full output a blank line finds the command
+    print(f"{gap}{where}$ {shlex.join(args)}", flush=True)
 
 
 def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: bool = False,
@@ -48,10 +52,11 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
     """
     if not quiet:
         show(args, cwd)
+    watch = terminal.watcher(args, cwd, quiet, kwargs)  # logs, filters, shows progress and outcome
     process = subprocess.Popen(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
-                               start_new_session=True, **kwargs)
+                               start_new_session=True, **(watch.popen_kwargs(kwargs) if watch else kwargs))
     try:
-        stdout, stderr = process.communicate()
+        stdout, stderr = watch.follow(process) if watch else process.communicate()
     except KeyboardInterrupt:
         stop_group(process)
         raise

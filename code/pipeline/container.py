@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from . import commands, engine
+from . import commands, engine, terminal
 
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim-bookworm"
 LOCAL_BASE = "localhost/imageclf-base:bookworm"
@@ -31,7 +31,7 @@ CALL_FORMAT = "python3 code/pipeline/engine.py run {img} {cmd}"
 
 def _engine(args: list[str], eng: str, **kwargs) -> subprocess.CompletedProcess:
     commands.show([eng, *args])
-    return engine.engine_call(args, eng, **kwargs)
+    return terminal.run([eng, *args], env=engine.engine_env(eng), **kwargs)  # engine_call, watched
 
 
 def apt_mirror() -> str:

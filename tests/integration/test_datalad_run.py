@@ -128,9 +128,9 @@ def test_ctrl_c_during_a_run_leaves_the_dataset_clean(clone_with_data):
     # A terminal's Ctrl-C: SIGINT to the whole foreground process group, mid-notebook.
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "50", "--container", "none"],
-        cwd=clone, env=tool_env(clone), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        cwd=clone, env=tool_env(clone, VERBOSE="1"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    for line in process.stdout:
+    for line in process.stdout:  # VERBOSE=1: papermill's own lines say when the notebook runs
         if "Executing notebook" in line:
             break
     time.sleep(2)
