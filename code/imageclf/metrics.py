@@ -2,15 +2,22 @@
 
 ``accuracy.json`` holds only the accuracy, as in the handbook, so that ``git diff`` between
 branches shows one changed line. ``metrics.json`` beside it adds per-class figures and the
-confusion matrix.
+confusion matrix, and a digest of every prediction: two models that score the same accuracy
+but predict differently are told apart (tests/expected/stand-in.json holds the expected ones).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+
+def predictions_digest(predicted) -> str:
+    """sha256 of the predicted labels in test-table order, one per line (UTF-8)."""
+    return hashlib.sha256("".join(f"{label}\n" for label in predicted).encode()).hexdigest()
 
 
 def score(true_labels: np.ndarray, predicted: np.ndarray, labels: list[str]) -> dict:
@@ -29,6 +36,7 @@ def score(true_labels: np.ndarray, predicted: np.ndarray, labels: list[str]) -> 
         },
         "labels": list(labels),
         "confusion_matrix": confusion_matrix(true_labels, predicted, labels=labels).tolist(),
+        "predictions_sha256": predictions_digest(predicted),
     }
 
 
