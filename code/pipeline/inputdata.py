@@ -110,6 +110,11 @@ def create_input_dataset(location: Path, url: str) -> None:
         raise
 
 
+def is_shared_read_only(location: Path) -> bool:
+    """An existing input dataset whose folder this user may not write (no lock file beside it)."""
+    return (location / ".datalad").is_dir() and not os.access(location.parent, os.W_OK)
+
+
 def is_installed(analysis: Path) -> bool:
     return (analysis / SUBDATASET / ".datalad").is_dir()
 
@@ -121,14 +126,19 @@ def install(analysis: Path) -> Path:
         print(f"{SUBDATASET} is installed already.")
         return analysis / SUBDATASET
     location = input_dataset_location(analysis)
-    # Several clones may share one input dataset (IMAGENETTE_DATASET): one of them creates it.
-    guard = location.with_name(f".{location.name}.lock")
-    guard.parent.mkdir(parents=True, exist_ok=True)
-    with lock.hold_file(guard, what=f"the input dataset {location}"):
-        if not (location / ".datalad").is_dir():
-            create_input_dataset(location, archive_url())
-        else:
-            print(f"Using the input dataset that exists at {location}.")
+    if is_shared_read_only(location):
+        # A workshop's input dataset in a folder this user cannot write: nobody creates it
+        # here, so there is nothing to take turns on; cloning only reads it.
+        print(f"Using the input dataset that exists at {location}.")
+    else:
+        # Several clones may share one input dataset (IMAGENETTE_DATASET): one of them creates it.
+        guard = location.with_name(f".{location.name}.lock")
+        guard.parent.mkdir(parents=True, exist_ok=True)
+        with lock.hold_file(guard, what=f"the input dataset {location}"):
+            if not (location / ".datalad").is_dir():
+                create_input_dataset(location, archive_url())
+            else:
+                print(f"Using the input dataset that exists at {location}.")
     source = os.path.relpath(location, analysis) if location.parent == analysis.parent else str(location)
     commands.run(["datalad", "clone", "-d", ".", source, SUBDATASET], cwd=analysis)
     return analysis / SUBDATASET

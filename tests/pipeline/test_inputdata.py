@@ -37,3 +37,13 @@ def test_failed_download_says_how_to_use_a_local_copy_and_leaves_nothing(tmp_pat
     assert not (tmp_path / "imagenette").exists()  # the half-made input dataset is gone
     assert not (clone / "data/raw").exists()
     sh(["git", "diff", "--quiet", "HEAD"], clone)
+
+
+def test_an_input_dataset_in_a_folder_the_user_cannot_write_is_used_as_it_is(tmp_path, monkeypatch):
+    """No lock file beside a shared read-only input dataset: creating one would fail."""
+    location = tmp_path / "shared" / "imagenette"
+    (location / ".datalad").mkdir(parents=True)
+    assert not inputdata.is_shared_read_only(location)  # the test runs as its folder's owner
+    monkeypatch.setattr(inputdata.os, "access", lambda path, mode: path != location.parent)
+    assert inputdata.is_shared_read_only(location)
+    assert not inputdata.is_shared_read_only(tmp_path / "missing" / "imagenette")
