@@ -71,10 +71,23 @@ def settle(root: Path, state: RunState) -> tuple[str | None, str | None]:
 
     Returns (the run's commit if datalad recorded it, where the failed notebook is kept).
     """
+    clear_stale_index_lock(root)
     commit = recorded_commit(root, state)
     kept = None if commit else keep_failed_notebook(root, state)
     restore_outputs(root, state)
     return commit, kept
+
+
+def clear_stale_index_lock(root: Path) -> None:
+    """A git that the interrupt stopped mid-write leaves .git/index.lock, and every later git
+    command refuses to run. Settling happens after the run's processes are gone, with the
+    dataset's lock held: a lock file newer than the run's marker is the run's own leftover."""
+    index_lock = lock.git_dir(root) / "index.lock"
+    try:
+        if index_lock.stat().st_mtime >= marker_path(root).stat().st_mtime:
+            index_lock.unlink()
+    except OSError:
+        pass  # no index lock, or no marker to date it by: leave it
 
 
 def keep_failed_notebook(root: Path, state: RunState) -> str | None:

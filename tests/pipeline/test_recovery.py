@@ -74,3 +74,19 @@ def test_the_next_command_settles_a_run_whose_command_was_killed(root, capsys):
     assert "was not recorded; its outputs are back to the last commit" in capsys.readouterr().out
     assert (root / "model.joblib").read_text() == "committed model\n"
     assert recovery.unfinished(root) is None
+
+
+def test_an_index_lock_left_by_the_run_is_removed_an_older_one_kept(tmp_path):
+    import os
+    git_dir = tmp_path / ".git"
+    git_dir.mkdir()
+    marker = recovery.marker_path(tmp_path)
+    marker.write_text("{}")
+    index_lock = git_dir / "index.lock"
+    index_lock.write_text("")
+    os.utime(index_lock, (marker.stat().st_mtime - 60,) * 2)  # older than the run: someone else's
+    recovery.clear_stale_index_lock(tmp_path)
+    assert index_lock.exists()
+    os.utime(index_lock, (marker.stat().st_mtime + 1,) * 2)  # made during the run
+    recovery.clear_stale_index_lock(tmp_path)
+    assert not index_lock.exists()
