@@ -16,7 +16,7 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs test
+.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs lint test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ walkthrough: setup ## execute notebooks/walkthrough.ipynb with papermill in a sc
 
 docs: $(VENV)/.installed engine ## the walkthrough executed for readers: docs/walkthrough.ipynb and .html (IMAGENETTE_URL=file://...)
 	$(BIN)/python docs/build_walkthrough.py
+
+lint: $(VENV)/.installed ## check the Python code with ruff (ruff.toml)
+	$(BIN)/ruff check code tests docs
 
 test: setup ## set up (and Debian's chromium for the browser tests), then run the test suite
 	@tests/install-browser.sh
