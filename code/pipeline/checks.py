@@ -12,10 +12,12 @@ from pathlib import Path
 
 import yaml
 
+from .errors import PipelineError
+
 GLOB_CHARACTERS = "*?["  # datalad expands --input/--output as globs
 
 
-class StageError(ValueError):
+class StageError(PipelineError, ValueError):
     """A stage cannot run as asked; the message says what to change."""
 
 
