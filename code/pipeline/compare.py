@@ -1,32 +1,48 @@
 """``compare``: every evaluation in the history, with what produced it, as one table.
 
 Chad's question, "which accuracy belonged to which parametrization?", answered for all branches
-and tags at once (or a commit range): for each evaluate run, the refs that hold it, the train and
-prepare parameters papermill recorded in their executed notebooks, the data version (the
-subdataset commit), the container image, and every metric of metrics.json.
+and tags at once (or a commit range): for each evaluate run, the refs that hold it, its name in
+the handbook's story (SGD-10, SGD-100, random forest) or the sweep whose job it is, the train and
+prepare parameters papermill recorded in the executed notebooks of the runs that made its inputs,
+the data version (the subdataset commit), the container image, and every metric it wrote.
+The story, the report, the notebooks and the benchmark all read this one table.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from . import history
+from .errors import PipelineError
 
-EVALUATION_OUTPUT = "accuracy.json"
-
-
-def all_refs(root: Path, kind: str = "") -> list[str]:
-    kinds = [f"refs/{kind}"] if kind else ["refs/heads", "refs/tags"]
-    return history.git(root, "for-each-ref", "--format=%(refname:short)", *kinds).split()
+SWEEP_PREFIX = "sweep/"  # a sweep's job branches are sweep/NAME/JOB
 
 
-def refs_holding(root: Path, commit: str, branches: list[str]) -> list[str]:
-    """Branches whose current result is ``commit`` (their newest evaluation), and tags on it.
-    A tag on a parameter change labels no result; `describe` shows it as the nearest tag."""
-    held = [b for b in branches if history.producer(root, b, EVALUATION_OUTPUT) == commit]
+class UnknownColumn(PipelineError):
+    """--where or --sort named a column the table does not have."""
+
+
+def results_of_branches(root: Path) -> dict[str, str]:
+    """Each branch's current result: the evaluation its own line ends with."""
+    results = {branch: history.current_run(root, branch, "evaluate")
+               for branch in history.refs(root, "heads")}
+    return {branch: commit for branch, commit in results.items() if commit}
+
+
+def refs_holding(root: Path, commit: str, results: dict[str, str]) -> list[str]:
+    """Branches whose current result is ``commit`` (see :func:`results_of_branches`), and
+    tags on it. A tag on a parameter change labels no result; `describe` shows it as the
+    nearest tag."""
+    held = [branch for branch, result in results.items() if result == commit]
     return held + history.git(root, "tag", "--points-at", commit).split()
+
+
+def sweep_of(refs: list[str]) -> str:
+    """The NAMEs of the sweeps whose job refs (sweep/NAME/JOB) are among ``refs``."""
+    names = {ref.split("/")[1] for ref in refs
+             if ref.startswith(SWEEP_PREFIX) and len(ref.split("/")) >= 3}
+    return " ".join(sorted(names))
 
 
 def flatten_metrics(metrics: dict) -> dict:
@@ -38,20 +54,20 @@ def flatten_metrics(metrics: dict) -> dict:
 
 
 def evaluations(root: Path, revisions: list[str] | None = None) -> pd.DataFrame:
-    """One row per evaluate run reachable from ``revisions`` (default: every branch and tag)."""
-    refs, branches = all_refs(root), all_refs(root, "heads")
+    """One row per evaluate run reachable from ``revisions`` (default: every branch and tag),
+    oldest first. What trained the model and prepared the test table comes from the records:
+    the producers of the evaluation's inputs, and the parameters in their executed notebooks."""
+    results, names = results_of_branches(root), history.story_names(root)
     rows = []
-    for commit in history.run_commits(root, revisions or refs):
-        record = history.run_record(root, commit)
-        if not record or EVALUATION_OUTPUT not in record.get("outputs", []):
-            continue
-        train = history.producer(root, commit, "model.joblib")
-        prepare = history.producer(root, commit, "data/test.csv")
-        train_params = history.notebook_parameters(root, train, "executed/train.ipynb") if train else {}
-        prepare_params = history.notebook_parameters(root, prepare, "executed/prepare.ipynb") if prepare else {}
-        metrics = json.loads(history.show(root, commit, "metrics.json") or "{}")
+    for commit in history.stage_runs(root, "evaluate", revisions or history.refs(root)):
+        upstream = history.upstream_runs(root, commit)
+        train_params = history.run_parameters(root, upstream.get("train"))
+        prepare_params = history.run_parameters(root, upstream.get("prepare"))
+        holding = refs_holding(root, commit, results)
         rows.append({
-            "refs": " ".join(refs_holding(root, commit, branches)),
+            "refs": " ".join(holding),
+            "model": names.get(commit, ""),
+            "sweep": sweep_of(holding),
             "describe": history.git(root, "describe", "--tags", "--always", commit),
             "commit": commit[:8],
             "date": history.git(root, "log", "-1", "--format=%cs", commit),
@@ -65,23 +81,23 @@ def evaluations(root: Path, revisions: list[str] | None = None) -> pd.DataFrame:
             # older records had image_size in train; it is prepare's now
             "image_size": prepare_params.get("image_size", train_params.get("image_size")),
             "categories": ", ".join(map(str, prepare_params.get("categories", {}).values())),
-            "data": (history.git(root, "rev-parse", f"{commit}:data/raw") or "")[:8],
-            "container": history.container_image(root, commit, record),
-            **flatten_metrics(metrics),
+            "data": history.data_version(root, upstream.get("prepare"))[:8],
+            "container": history.container_image(root, commit, history.run_record(root, commit)),
+            **flatten_metrics(history.json_outputs(root, commit)),
         })
     return pd.DataFrame(rows)
 
 
 def select(table: pd.DataFrame, where: list[str], sort: str | None) -> pd.DataFrame:
-    """Filter with NAME=VALUE pairs (compared as text) and sort by a column (metrics: best first)."""
+    """Keep rows where NAME=VALUE (compared as text); sort by a column (metrics: best first)."""
     for condition in where:
         name, _, value = condition.partition("=")
         if name not in table.columns:
-            raise ValueError(f"Unknown column {name!r}: choose from {', '.join(table.columns)}.")
+            raise UnknownColumn(f"Unknown column {name!r}: choose from {', '.join(table.columns)}.")
         table = table[table[name].astype(str) == value]
     if sort:
         if sort not in table.columns:
-            raise ValueError(f"Unknown column {sort!r}: choose from {', '.join(table.columns)}.")
+            raise UnknownColumn(f"Unknown column {sort!r}: choose from {', '.join(table.columns)}.")
         numeric = pd.api.types.is_numeric_dtype(table[sort])
         table = table.sort_values(sort, ascending=not numeric, kind="stable")
     return table
@@ -90,7 +106,8 @@ def select(table: pd.DataFrame, where: list[str], sort: str | None) -> pd.DataFr
 def to_markdown(table: pd.DataFrame) -> str:
     header = "| " + " | ".join(table.columns) + " |"
     rule = "| " + " | ".join("---" for _ in table.columns) + " |"
-    body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |"
+            for row in table.itertuples(index=False)]
     return "\n".join([header, rule, *body]) + "\n"
 
 
@@ -106,10 +123,11 @@ def render(table: pd.DataFrame, fmt: str) -> str:
 
 
 def figure(table: pd.DataFrame, metric: str = "accuracy"):
-    """A bar per evaluation: the metric, labelled by ref (or describe) and classifier."""
+    """A bar per evaluation: the metric, labelled by the story's model name (else its refs,
+    else describe) and classifier."""
     import matplotlib.pyplot as plt
 
-    labels = [f"{r.refs or r.describe}\n{r.classifier}" for r in table.itertuples()]
+    labels = [f"{r.model or r.refs or r.describe}\n{r.classifier}" for r in table.itertuples()]
     fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(table)), 3.2))
     bars = ax.bar(range(len(table)), table[metric])
     ax.bar_label(bars, fmt="%.3f")

@@ -12,31 +12,23 @@ changes nothing, and an interrupted run continues where it stopped.
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import yaml
+from imageclf.classifiers import main_parameter
 
-from . import commands, history, stages
-
-READY, SGD_100, RANDOM_FOREST, BRANCH = "ready4analysis", "SGD-100", "random-forest", "randomforest"
-git = history.git
-
-
-def has_ref(root: Path, ref: str) -> bool:
-    return bool(git(root, "rev-parse", "--verify", "--quiet", ref))
+from . import commands, compare, history, stages
+from .history import BRANCH, RANDOM_FOREST, READY, SGD_100, STORY_MODELS, has_ref
 
 
-def run_commits(root: Path, stage: str, rev_range: str) -> list[str]:
-    """Run records of ``stage`` in ``rev_range``, newest first: those whose record declares the
-    stage's executed notebook as an output."""
-    executed = f"{stages.EXECUTED_DIR}/{stage}.ipynb"
-    return [commit for commit in reversed(history.run_commits(root, [rev_range]))
-            if executed in (history.run_record(root, commit) or {}).get("outputs", [])]
+def has_run(root: Path, stage: str, rev_range: str) -> bool:
+    """Whether ``rev_range`` holds a run of ``stage``: the history says a step is done."""
+    return bool(history.stage_runs(root, stage, [rev_range]))
 
 
 def set_train_param(root: Path, name: str, value: str) -> None:
@@ -69,41 +61,44 @@ class Story:
                 self.checkout(branch)
             else:
                 new_branch = [f"--branch={branch}"]
-        commands.run(["datalad", "rerun", *new_branch, "-m", message, f"{READY}..{SGD_100}"], cwd=self.root)
+        commands.run(["datalad", "rerun", *new_branch, "-m", message, f"{READY}..{SGD_100}"],
+                     cwd=self.root)
 
     def save_params(self, message: str, tag: str) -> None:
         commands.run(["datalad", "save", "-m", message, "--version-tag", tag, "params/train.yaml"],
                      cwd=self.root)
 
     def checkout(self, branch: str) -> None:
-        if git(self.root, "branch", "--show-current") != branch:
+        if history.git(self.root, "branch", "--show-current") != branch:
             commands.run(["git", "checkout", branch], cwd=self.root)
 
     # Each step: (what it does, whether the history shows it done, how to do it).
     def steps(self) -> list[tuple[str, Callable[[], bool], Callable[[], None]]]:
         root, main = self.root, self.main
         return [
-            ("prepare the two categories", lambda: has_ref(root, READY) or bool(run_commits(root, "prepare", main)),
+            ("prepare the two categories",
+             lambda: has_ref(root, READY) or has_run(root, "prepare", main),
              lambda: self.stage("prepare")),
             (f"tag {READY}", lambda: has_ref(root, READY),
              lambda: commands.run(["git", "tag", READY], cwd=root)),
-            ("train SGD with max_iter 10", lambda: bool(run_commits(root, "train", f"{READY}..{main}")),
+            ("train SGD with max_iter 10", lambda: has_run(root, "train", f"{READY}..{main}"),
              lambda: self.stage("train")),
-            ("evaluate SGD-10", lambda: bool(run_commits(root, "evaluate", f"{READY}..{main}")),
+            ("evaluate SGD-10", lambda: has_run(root, "evaluate", f"{READY}..{main}"),
              lambda: self.stage("evaluate")),
             (f"set max_iter 100, save with tag {SGD_100}", lambda: has_ref(root, SGD_100),
              lambda: (set_train_param(root, "max_iter", "100"),
                       self.save_params("Increase the amount of iterations to 100", SGD_100))),
             (f"rerun {READY}..{SGD_100}: train and evaluate with 100 iterations",
-             lambda: bool(run_commits(root, "evaluate", f"{SGD_100}..{main}")),
+             lambda: has_run(root, "evaluate", f"{SGD_100}..{main}"),
              lambda: self.rerun("Recompute classification with more iterations", since=READY)),
-            (f"switch to a random forest, save with tag {RANDOM_FOREST}", lambda: has_ref(root, RANDOM_FOREST),
+            (f"switch to a random forest, save with tag {RANDOM_FOREST}",
+             lambda: has_ref(root, RANDOM_FOREST),
              lambda: (set_train_param(root, "classifier", "random-forest"),
                       self.save_params("Switch to random forest classification", RANDOM_FOREST))),
             (f"rerun {READY}..{SGD_100} on a new branch {BRANCH}",
-             lambda: bool(run_commits(root, "evaluate", f"{RANDOM_FOREST}..{BRANCH}")),
-             lambda: self.rerun("Recompute classification with random forest classifier", since=SGD_100,
-                                 branch=BRANCH)),
+             lambda: has_run(root, "evaluate", f"{RANDOM_FOREST}..{BRANCH}"),
+             lambda: self.rerun("Recompute classification with random forest classifier",
+                                since=SGD_100, branch=BRANCH)),
         ]
 
     def play(self) -> None:
@@ -119,57 +114,44 @@ class Story:
             do()
             print(f"=== Step {number} took {time.perf_counter() - started:.1f} s", flush=True)
         self.checkout(self.main)
-        compare(self.root, self.main)
+        print_comparison(self.root, self.main)
 
 
 def changed_train_params(root: Path, since: str) -> str:
     """``name=value`` of each line of params/train.yaml that differs from ``since``."""
-    before = yaml.safe_load(git(root, "show", f"{since}:params/train.yaml") or "{}") or {}
+    before = yaml.safe_load(history.file_at(root, since, "params/train.yaml") or "{}") or {}
     now = yaml.safe_load((root / "params" / "train.yaml").read_text()) or {}
     return ", ".join(f"{name}={value}" for name, value in now.items() if before.get(name) != value)
 
 
-def story_runs(root: Path, main: str = "main") -> list[tuple[str, str, str]]:
-    """(name, ref a reader checks out, revision range) of each model of the story: the SGD-100
-    reruns sit on main between the tags SGD-100 and random-forest."""
-    return [("SGD-10", "", f"{READY}..{SGD_100}"), ("SGD-100", main, f"{SGD_100}..{RANDOM_FOREST}"),
-            ("random forest", BRANCH, f"{RANDOM_FOREST}..{BRANCH}")]
+def plain(value):
+    """A table's number as the params file wrote it: 100, not the 100.0 a column with gaps holds."""
+    if isinstance(value, float):
+        return None if value != value else int(value) if value.is_integer() else value
+    return value
 
 
-def run_names(root: Path, main: str = "main") -> dict[str, str]:
-    """The story's name of each of its run commits: ready4analysis, SGD-10, SGD-100, random forest."""
-    names = {}
-    if not all(has_ref(root, ref) for ref in (READY, SGD_100, RANDOM_FOREST, f"refs/heads/{BRANCH}")):
-        return names
-    for name, _, rev_range in story_runs(root, main):
-        names.update({commit: name for commit in history.run_commits(root, [rev_range])})
-    prepare = git(root, "rev-parse", f"{READY}^{{commit}}")
-    if history.run_record(root, prepare):
-        names[prepare] = READY
-    return names
-
-
-def results(root: Path, main: str) -> list[dict]:
-    """One row per evaluated model of the story: where it is, the parameters its training ran
-    with (recorded by papermill), its accuracy."""
+def comparison_rows(table: pd.DataFrame) -> list[dict]:
+    """The story's models from :func:`compare.evaluations`, in the story's order: where each
+    is (the branch holding it, else its commit), its classifier and main knob, its accuracy.
+    A model evaluated more than once (an interrupted rerun, repeated) shows its newest."""
     rows = []
-    for label, ref, rev_range in story_runs(root, main):
-        evaluations = run_commits(root, "evaluate", rev_range)
-        if not evaluations:
+    for name, _, _ in STORY_MODELS:
+        found = table[table["model"] == name] if "model" in table else table.iloc[0:0]
+        if found.empty:
             continue
-        trained = history.producer(root, evaluations[0], "model.joblib")
-        params = history.notebook_parameters(root, trained, f"{stages.EXECUTED_DIR}/train.ipynb") if trained else {}
-        accuracy = json.loads(git(root, "show", f"{evaluations[0]}:accuracy.json"))["accuracy"]
-        knob = "n_estimators" if params.get("classifier") == "random-forest" else "max_iter"
-        rows.append({"model": label, "ref": ref or evaluations[0][:8], "classifier": params.get("classifier"),
-                     "parameters": f"{knob}={params.get(knob)}", "accuracy": accuracy})
+        row = found.iloc[-1]
+        knob = main_parameter(row["classifier"])
+        rows.append({"model": name, "ref": row["refs"] or row["commit"],
+                     "classifier": row["classifier"],
+                     "parameters": f"{knob}={plain(row.get(knob))}", "accuracy": row["accuracy"]})
     return rows
 
 
-def compare(root: Path, main: str) -> None:
+def print_comparison(root: Path, main: str) -> None:
     """The handbook's comparison (git diff of accuracy.json between branches) and a table."""
     commands.run(["git", "--no-pager", "diff", main, BRANCH, "--", "accuracy.json"], cwd=root)
     print(f"\n{'model':<14} {'ref':<13} {'classifier':<14} {'parameters':<17} {'accuracy':>8}")
-    for row in results(root, main):
-        print(f"{row['model']:<14} {row['ref']:<13} {row['classifier']:<14} {row['parameters']:<17} "
-              f"{row['accuracy']:>8.4f}")
+    for row in comparison_rows(compare.evaluations(root)):
+        print(f"{row['model']:<14} {row['ref']:<13} {row['classifier']:<14} "
+              f"{row['parameters']:<17} {row['accuracy']:>8.4f}")

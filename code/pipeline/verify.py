@@ -22,7 +22,7 @@ class Check:
 
 
 def accuracy_change(root: Path, before: str, after: str, output: str) -> str:
-    old, new = history.show(root, before, output), history.show(root, after, output)
+    old, new = history.file_at(root, before, output), history.file_at(root, after, output)
     try:
         return f"accuracy {json.loads(old)['accuracy']:.4f} -> {json.loads(new)['accuracy']:.4f}"
     except (TypeError, ValueError, KeyError):
@@ -32,33 +32,37 @@ def accuracy_change(root: Path, before: str, after: str, output: str) -> str:
 def verify_commit(root: Path, commit: str) -> list[Check]:
     record = history.run_record(root, commit)
     if not record:
-        raise stages.StageError(f"{commit[:8]} has no run record: nothing to verify.")
+        raise history.HistoryError(f"{commit[:8]} has no run record: nothing to verify.")
     branch = f"verify-{commit[:8]}"
-    original = history.git(root, "branch", "--show-current") or history.git(root, "rev-parse", "HEAD")
+    original = (history.git(root, "branch", "--show-current")
+                or history.git(root, "rev-parse", "HEAD"))
     try:
-        commands.run(["datalad", "rerun", "--branch", branch, "--onto", f"{commit}^", commit], cwd=root)
+        commands.run(["datalad", "rerun", "--branch", branch, "--onto", f"{commit}^", commit],
+                     cwd=root)
         checks = []
         for output in record.get("outputs", []):
-            same = history.git(root, "rev-parse", f"HEAD:{output}") == history.git(root, "rev-parse", f"{commit}:{output}")
+            same = (history.git(root, "rev-parse", f"HEAD:{output}")
+                    == history.git(root, "rev-parse", f"{commit}:{output}"))
             change = "" if same else accuracy_change(root, commit, "HEAD", output)
             checks.append(Check(commit[:8], output, same, change))
         return checks
     finally:
         commands.run(["git", "checkout", "--quiet", "--force", original], cwd=root, quiet=True)
-        commands.output(["git", "branch", "-D", branch], cwd=root)
+        history.git(root, "branch", "-D", branch)
 
 
 def verify(root: Path, revision: str) -> list[Check]:
     """Verify one run commit, or each run commit of a range ``A..B``."""
     stages.require_clean(root)
     commits = history.run_commits(root, [revision]) if ".." in revision else [
-        history.git(root, "rev-parse", "--verify", f"{revision}^{{commit}}")]
+        history.git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")]
     if not commits or not commits[0]:
-        raise stages.StageError(f"No run commits in {revision!r}.")
+        raise history.HistoryError(f"No run commits in {revision!r}.")
     return [check for commit in commits for check in verify_commit(root, commit)]
 
 
-def report(checks: list[Check]) -> str:
+def summary(checks: list[Check]) -> str:
+    """One line per output (identical or DIFFERENT, and how an accuracy moved), then the counts."""
     lines = [f"{c.commit}  {'identical' if c.identical else 'DIFFERENT'}  {c.output}"
              + (f"  ({c.change})" if c.change else "") for c in checks]
     different = sum(not c.identical for c in checks)

@@ -1,12 +1,9 @@
 """The report's index and pages: names a reader knows, settings only, nothing from the history
 runs as script."""
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
 import nbformat
 
-from helpers import git, project
 from pipeline import report
 
 CRAFTED = "executed/<svg onload=alert(2)>x'.ipynb"
@@ -33,29 +30,38 @@ class ActiveContent(HTMLParser):
             self.scripts.append(data)
 
 
-def test_paths_are_told_from_settings():
-    for value in ("data/train.csv", "model.joblib", "accuracy.json", "data/raw/imagenette2-160", "a/b"):
-        assert report.looks_like_path(value), value
-    for value in ("sgd", "random-forest", "raw", "hog+color", "none", 10, 1.0, {"n0": "tench"}):
-        assert not report.looks_like_path(value), value
+TRAIN = {"inputs": ["params/train.yaml", "notebooks/train.ipynb", "data/train.csv",
+                   "data/train-pixels.npy"],
+         "outputs": ["other", "executed/train.ipynb"]}
+PREPARE = {"inputs": ["params/prepare.yaml", "notebooks/prepare.ipynb",
+                      "data/raw/imagenette2-160/train/n03445777"],
+           "outputs": ["data/train.csv", "executed/prepare.ipynb"]}
 
 
-def test_settings_leave_out_what_the_notebook_declares_as_paths(tmp_path):
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    (tmp_path / "notebooks").mkdir()
-    shutil.copy(project() / "notebooks/train.ipynb", tmp_path / "notebooks")
-    git(tmp_path, "add", "notebooks")
-    git(tmp_path, "commit", "-q", "-m", "train notebook")
+def test_paths_are_what_the_record_reads_and_writes():
+    for value in ("data/train.csv", "data/train-pixels.npy", "other", "executed/train.ipynb"):
+        assert report.is_path_of(TRAIN, value), value
+    assert report.is_path_of(PREPARE, "data/raw/imagenette2-160")  # a folder holding inputs
+    assert report.is_path_of(PREPARE, "data/raw/imagenette2-160/")
+    for value in ("sgd", "raw", "train", "data/train", "model.joblib", "", 10, {"n0": "tench"}):
+        assert not report.is_path_of(TRAIN, value), value
+
+
+def test_settings_leave_out_the_paths_of_the_run():
     recorded = {"train_csv": "data/train.csv", "train_pixels": "data/train-pixels.npy",
                 "model_file": "other", "classifier": "sgd", "max_iter": 10, "features": "raw",
-                "unknown_file": "x/y.npy", "undeclared": "fast"}
-    shown = report.settings(tmp_path, git(tmp_path, "rev-parse", "HEAD"), "train", recorded)
-    assert shown == {"classifier": "sgd", "max_iter": 10, "features": "raw", "undeclared": "fast"}
+                "undeclared": "fast"}
+    assert report.settings(TRAIN, recorded) == {"classifier": "sgd", "max_iter": 10,
+                                                "features": "raw", "undeclared": "fast"}
+    assert report.settings(PREPARE, {"raw_dir": "data/raw/imagenette2-160", "image_size": 100,
+                                      "train_split": "train"}) == {"image_size": 100,
+                                                                   "train_split": "train"}
 
 
 def test_index_escapes_everything_from_the_history():
     rows = [{"commit": "0123456789abcdef", "page": report.page_name("0123456789abcdef", CRAFTED),
-             "stage": "<svg onload=alert(2)>x'", "settings": {"classifier": "<b onmouseover=alert(1)>"},
+             "stage": "<svg onload=alert(2)>x'",
+             "settings": {"classifier": "<b onmouseover=alert(1)>"},
              "accuracy": "", "name": "<img src=x onerror=alert(3)>"}]
     page = report.index_page(rows, "compare.png")
     active = ActiveContent(page)
@@ -67,11 +73,13 @@ def test_index_escapes_everything_from_the_history():
 
 def test_notebook_pages_are_sanitised():
     notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("Hello <script>alert(1)</script> <img src=x onerror=alert(2)>"),
+        nbformat.v4.new_markdown_cell(
+            "Hello <script>alert(1)</script> <img src=x onerror=alert(2)>"),
         nbformat.v4.new_code_cell("table", outputs=[nbformat.v4.new_output(
-            "display_data", data={"text/html": "<table><tr><th onclick='alert(3)'>a</th></tr></table>"
-                                               "<script>alert(4)</script>",
-                                  "text/plain": "table"})]),
+            "display_data",
+            data={"text/html": "<table><tr><th onclick='alert(3)'>a</th></tr></table>"
+                               "<script>alert(4)</script>",
+                  "text/plain": "table"})]),
     ])
     body, _ = report.notebook_exporter().from_notebook_node(notebook)
     active = ActiveContent(body)
