@@ -98,11 +98,12 @@ def build(root: Path, output: Path) -> Path:
             page = page_name(commit, path)
             render_page(root, commit, path, output / page, exporter)
             accuracy = history.json_outputs(root, commit).get("accuracy")
+            if stage != "evaluate" or not isinstance(accuracy, (int, float)):
+                accuracy = None  # the history is anyone's: show a number or nothing
             shown = settings(record, history.notebook_parameters(root, commit, path))
             rows.append({"commit": commit, "page": page, "stage": stage or Path(path).stem,
                          "settings": shown, "name": run_name(root, commit, story_names, results),
-                         "accuracy": "" if stage != "evaluate" or accuracy is None
-                         else f"{accuracy:.4f}"})
+                         "accuracy": "" if accuracy is None else f"{accuracy:.4f}"})
             print(f"rendered {page}", flush=True)
     table = compare.evaluations(root)
     if not table.empty:
