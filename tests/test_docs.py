@@ -32,14 +32,17 @@ def read(page: str) -> str:
     return (project() / page).read_text()
 
 
+def block_lines(page: str) -> list[str]:
+    """The lines of a page's fenced blocks, joined where they end in a backslash."""
+    blocks = [block.replace("\\\n", " ") for block in FENCE.findall(read(page))]
+    return [line for block in blocks for line in block.splitlines()]
+
+
 def code(page: str) -> list[str]:
-    """The commands of a page: its fenced blocks (lines joined where they end in a backslash)
-    and its inline code spans."""
-    body = read(page)
-    blocks = [block.replace("\\\n", " ") for block in FENCE.findall(body)]
-    prose = FENCE.sub("", body)
+    """The commands of a page: the lines of its fenced blocks and its inline code spans."""
+    prose = FENCE.sub("", read(page))
     spans = [" ".join(span.split()) for span in CODE_SPAN.findall(prose)]  # may wrap lines
-    return [line for block in blocks for line in block.splitlines()] + spans
+    return block_lines(page) + spans
 
 
 def anchors(page: str) -> set[str]:
@@ -124,7 +127,7 @@ def test_pipeline_commands_named_exist(page):
 def test_the_datalad_command_typed_out_by_hand_is_the_one_the_code_generates():
     from pipeline import stages
 
-    typed = [shlex.split(line) for line in code("docs/workflow.md")
+    typed = [shlex.split(line) for line in block_lines("docs/workflow.md")
              if line.startswith("datalad containers-run")]
     assert len(typed) == 1, "docs/workflow.md types out one containers-run of the train stage"
     assert typed[0] == stages.plan(project(), "train").datalad_command(), \
