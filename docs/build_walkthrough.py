@@ -31,8 +31,10 @@ def readable(notebook, replacements: list[tuple[str, str]]):
     for cell in notebook.cells:
         merged = []
         for output in cell.get("outputs", []):
-            if merged and output.output_type == "stream" == merged[-1].output_type and output.name == merged[-1].name:
-                merged[-1].text += output.text
+            previous = merged[-1] if merged else None
+            if (previous and output.output_type == "stream" == previous.output_type
+                    and output.name == previous.name):
+                previous.text += output.text
             else:
                 merged.append(output)
         if cell.cell_type == "code":
@@ -46,24 +48,29 @@ def readable(notebook, replacements: list[tuple[str, str]]):
 def main() -> None:
     url = os.environ.get("IMAGENETTE_URL", "")
     if not url.startswith("file://"):
-        sys.exit("error: make docs runs offline: IMAGENETTE_URL=file:///absolute/path/imagenette2-160.tgz make docs")
+        sys.exit("error: make docs runs offline: "
+                 "IMAGENETTE_URL=file:///absolute/path/imagenette2-160.tgz make docs")
     scratch = Path(tempfile.mkdtemp(prefix="imageclf-docs-"))
     try:
         executed = scratch / "walkthrough.ipynb"
-        subprocess.run([sys.executable, "-m", "papermill", str(SOURCE), str(executed), "-k", "python3",
-                        "--engine", "stable", "-p", "work_dir", str(scratch / "datasets"), "-p", "data_url", url,
-                        "-p", "container", os.environ.get("CONTAINER", "software")], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "papermill", str(SOURCE), str(executed),
+                        "-k", "python3", "--engine", "stable",
+                        "-p", "work_dir", str(scratch / "datasets"), "-p", "data_url", url,
+                        "-p", "container", os.environ.get("CONTAINER", "software")],
+                       cwd=ROOT, check=True)
         archive = Path(urlparse(url).path)
         notebook = readable(nbformat.read(executed, as_version=4), [
-            (str(scratch / "datasets"), READER_WORK_DIR), (str(scratch), "/tmp"), (str(ROOT), READER_PROJECT),
-            (str(archive.parent), "/data")])
+            (str(scratch / "datasets"), READER_WORK_DIR), (str(scratch), "/tmp"),
+            (str(ROOT), READER_PROJECT), (str(archive.parent), "/data")])
         nbformat.write(notebook, TARGET)
         html, _ = HTMLExporter(template_name="lab").from_notebook_node(
             notebook, resources={"metadata": {"name": "Walkthrough"}})
         TARGET.with_suffix(".html").write_text(html)
-        print(f"wrote {TARGET.relative_to(ROOT)} and {TARGET.with_suffix('.html').relative_to(ROOT)}")
+        html_file = TARGET.with_suffix(".html")
+        print(f"wrote {TARGET.relative_to(ROOT)} and {html_file.relative_to(ROOT)}")
     finally:
-        subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)  # annexed files are read-only
+        # annexed files are read-only
+        subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
