@@ -235,3 +235,24 @@ def test_missing_container_names_the_fix(root):
     with pytest.raises(stages.StageError, match="make container.*CONTAINER=none"):
         stages.run(root, "prepare", container="software")
 
+
+def typed_commands(notebook, run: str) -> list[list[str]]:
+    """The stage commands the walkthrough's shell cells type out ($RUN as ``run``), split as the
+    shell splits them, up to their redirections."""
+    typed = []
+    for cell in notebook.cells:
+        for line in cell.source.replace("\\\n", " ").splitlines():
+            if cell.cell_type == "code" and line.startswith("$RUN "):
+                typed.append(shlex.split(line.replace("$RUN", run, 1).split(" 2>&1")[0]))
+    return typed
+
+
+def test_the_walkthrough_types_out_the_generated_commands():
+    notebook = nbformat.read(project() / "notebooks/walkthrough.ipynb", as_version=4)
+    setup = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    without, within = re.search(
+        r'"RUN"\] = "([^"]+)" if container == "none" else "([^"]+)"', setup).groups()
+    for run, container in ((within, stages.CONTAINER), (without, "none")):
+        generated = [stages.plan(project(), stage).datalad_command(container)
+                     for stage in stages.STAGES]
+        assert typed_commands(notebook, run) == generated
