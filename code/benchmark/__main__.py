@@ -8,11 +8,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import cli, commands
+from imageclf import project
+from pipeline import commands
 
 from . import measure
 
 SECTIONS = ("loading", "memory", "story", "overhead", "ten")
+
+
+# Each target once: the table prints it and judges the figure by it.
+SPEEDUP_MIN = 5  # image loading, ours vs the handbook's
+RSS_RATIO_MAX = 0.25  # train peak RSS, ours / the handbook's
+STORY_RATIO_MAX = 0.5  # whole story in containers, ours / the handbook's
+BEST_ACCURACY_MIN = 0.92  # params/best/train.yaml
+OVERHEAD_MAX_S = 1.5  # datalad containers-run over papermill alone, per stage
+TEN_CLASSES_MAX_S = 75  # prepare + train + evaluate on 13,394 images (about 60 s measured)
+TEN_CLASSES_RSS_MAX_MB = 1024
 
 
 def rows(results: dict) -> list[tuple[str, str, str, str, bool | None]]:
@@ -20,45 +31,58 @@ def rows(results: dict) -> list[tuple[str, str, str, str, bool | None]]:
     table = []
     if "loading" in results:
         r = results["loading"]
-        table.append((f"image loading, {r['images']} images", f"{r['handbook_s']} s", f"{r['ours_s']} s",
-                      f"{r['speedup']}x faster (target >= 5x)", r["speedup"] >= 5))
+        table.append((f"image loading, {r['images']} images", f"{r['handbook_s']} s",
+                      f"{r['ours_s']} s", f"{r['speedup']}x faster (target >= {SPEEDUP_MIN}x)",
+                      r["speedup"] >= SPEEDUP_MIN))
     if "memory" in results:
         r = results["memory"]
         base = r["handbook_sgd10"]["peak_rss_mb"]
-        for key, label in (("sgd10", "SGD max_iter 10, raw pixels"), ("best", "params/best/train.yaml")):
-            ours = r[f"ours_{key}"]
-            table.append((f"train peak RSS, {label}", f"{base:.0f} MB", f"{ours['peak_rss_mb']:.0f} MB",
-                          f"{r[f'ratio_{key}']:.0%} of the handbook's (target <= 25%)", r[f"ratio_{key}"] <= 0.25))
+        for key, label in (("sgd10", "SGD max_iter 10, raw pixels"),
+                           ("best", "params/best/train.yaml")):
+            ours, ratio = r[f"ours_{key}"], r[f"ratio_{key}"]
+            table.append((f"train peak RSS, {label}", f"{base:.0f} MB",
+                          f"{ours['peak_rss_mb']:.0f} MB",
+                          f"{ratio:.0%} of the handbook's (target <= {RSS_RATIO_MAX:.0%})",
+                          ratio <= RSS_RATIO_MAX))
     if "story" in results:
         r = results["story"]
         ratio = r["ours"]["seconds"] / r["handbook"]["seconds"]
-        table.append(("whole story in containers", f"{r['handbook']['seconds']} s", f"{r['ours']['seconds']} s",
-                      f"{ratio:.0%} of the handbook's (target <= 50%)", ratio <= 0.5))
+        table.append(("whole story in containers", f"{r['handbook']['seconds']} s",
+                      f"{r['ours']['seconds']} s",
+                      f"{ratio:.0%} of the handbook's (target <= {STORY_RATIO_MAX:.0%})",
+                      ratio <= STORY_RATIO_MAX))
         for name, value in r["handbook"]["accuracy"].items():
-            table.append((f"accuracy {name}", f"{value:.4f}", f"{r['ours']['accuracy'][name]:.4f}", "", None))
+            table.append((f"accuracy {name}", f"{value:.4f}",
+                          f"{r['ours']['accuracy'][name]:.4f}", "", None))
         best = r["ours"]["best"]["accuracy"]
         table.append(("accuracy params/best/train.yaml (containers-run)", "", f"{best:.4f}",
-                      "target >= 0.92", best >= 0.92))
+                      f"target >= {BEST_ACCURACY_MIN}", best >= BEST_ACCURACY_MIN))
     if "overhead" in results:
         for row in results["overhead"]:
-            table.append((f"containers-run overhead, {row['stage']}", "", f"{row['overhead']:+.2f} s",
-                          "target <= 1.5 s", row["overhead"] <= 1.5))
+            table.append((f"containers-run overhead, {row['stage']}", "",
+                          f"{row['overhead']:+.2f} s", f"target <= {OVERHEAD_MAX_S} s",
+                          row["overhead"] <= OVERHEAD_MAX_S))
     if "ten" in results:
         r = results["ten"]
-        table.append((f"ten classes, {r['images']} images: prepare+train+evaluate", "", f"{r['seconds']} s",
-                      "target about 60 s", r["seconds"] <= 75))
+        table.append((f"ten classes, {r['images']} images: prepare+train+evaluate", "",
+                      f"{r['seconds']} s", f"target <= {TEN_CLASSES_MAX_S} s",
+                      r["seconds"] <= TEN_CLASSES_MAX_S))
         table.append(("ten classes: peak RSS of any stage", "", f"{r['peak_rss_mb']:.0f} MB",
-                      "target <= 1024 MB", r["peak_rss_mb"] <= 1024))
+                      f"target <= {TEN_CLASSES_RSS_MAX_MB} MB",
+                      r["peak_rss_mb"] <= TEN_CLASSES_RSS_MAX_MB))
     return table
 
 
+HEADER = ("measure", "handbook", "ours", "figure", "met")
+
+
 def render(table: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in table + [("measure", "handbook", "ours", "figure", "")])
-              for i in range(4)]
+    widths = [max(len(str(row[i])) for row in [HEADER, *table]) for i in range(4)]
     lines = []
-    for row in [("measure", "handbook", "ours", "figure", None)] + table:
-        mark = {True: "met", False: "NOT met", None: ""}[row[4]] if row[0] != "measure" else "target"
-        lines.append("  ".join(str(cell).ljust(w) for cell, w in zip(row[:4], widths)) + "  " + mark)
+    for row in [HEADER, *table]:
+        mark = "target" if row is HEADER else {True: "met", False: "NOT met", None: ""}[row[4]]
+        cells = "  ".join(str(cell).ljust(width) for cell, width in zip(row[:4], widths))
+        lines.append(f"{cells}  {mark}")
     return "\n".join(lines)
 
 
@@ -68,7 +92,10 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, help="ten classes: reuse this generated archive")
     parser.add_argument("--json", type=Path, default=Path("results/benchmark.json"))
     args = parser.parse_args()
-    root = cli.find_root()
+    try:
+        root = project.find_root()
+    except project.NotInDataset as error:
+        raise SystemExit(f"error: {error}") from None
     sections = args.only or SECTIONS
     scratch = Path(tempfile.mkdtemp(prefix="imageclf-bench-"))
     log = scratch / "benchmark.log"
@@ -80,9 +107,10 @@ def main() -> None:
         steps = {
             "loading": lambda: measure.image_loading(clone),
             "memory": lambda: measure.train_memory(clone, scratch, log),
-            "story": lambda: {"handbook": measure.handbook_story(
-                                  measure.clone_dataset(root, scratch / "handbook-story", log), log),
-                              "ours": measure.our_story(clone, log)},
+            "story": lambda: {
+                "handbook": measure.handbook_story(
+                    measure.clone_dataset(root, scratch / "handbook-story", log), log),
+                "ours": measure.our_story(clone, log)},
             "overhead": lambda: measure.containers_run_overhead(root),
             "ten": lambda: measure.ten_classes(clone, scratch, log, args.archive),
         }
@@ -96,7 +124,7 @@ def main() -> None:
                          "\n".join(log.read_text().splitlines()[-30:]))
     results["seconds"] = round(time.perf_counter() - started, 1)
     table = rows(results)
-    results["table"] = [dict(zip(("measure", "handbook", "ours", "figure", "met"), row)) for row in table]
+    results["table"] = [dict(zip(HEADER, row)) for row in table]
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print("\n" + render(table))

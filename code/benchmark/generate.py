@@ -19,7 +19,8 @@ OFFICIAL_COUNTS = {"train": 9469, "val": 3925}
 
 def image(rng: np.random.Generator, tint: np.ndarray, grain: np.ndarray) -> Image.Image:
     coarse = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)  # upsampled: smooth like a photo
-    field = np.asarray(Image.fromarray(coarse).resize((213, 160), Image.Resampling.BICUBIC), dtype=np.float32)
+    smooth = Image.fromarray(coarse).resize((213, 160), Image.Resampling.BICUBIC)
+    field = np.asarray(smooth, dtype=np.float32)
     return Image.fromarray(np.clip(0.6 * field + 0.4 * tint + grain, 0, 255).astype(np.uint8))
 
 
@@ -34,7 +35,8 @@ def make_archive(target: Path, counts: dict[str, int] = OFFICIAL_COUNTS, seed: i
             folder = TEN_CLASSES[n % len(TEN_CLASSES)]
             path = tree / "imagenette2-160" / split / folder / f"{folder}_{n}.JPEG"
             path.parent.mkdir(parents=True, exist_ok=True)
-            image(rng, tints[n % len(TEN_CLASSES)][None, None], grains[n % 16]).save(path, quality=85)
+            tint = tints[n % len(TEN_CLASSES)][None, None]
+            image(rng, tint, grains[n % 16]).save(path, quality=85)
             if (n + 1) % 2000 == 0 or n + 1 == total:
                 print(f"  generated {n + 1}/{total} {split} images", flush=True)
     with tarfile.open(target, "w:gz") as tar:

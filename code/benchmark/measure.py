@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tarfile
 import time
 from pathlib import Path
 
-from pipeline import commands, overhead, stages
+from pipeline import commands, compare, overhead, stages
 
 HERE = Path(__file__).resolve().parent
 HANDBOOK = "code/benchmark/handbook"
 RAW = "data/raw/imagenette2-160"
 TWO_CLASSES = ("n03445777", "n03888257")
+# The story's models as compare.evaluations names them; the handbook's side uses the same names.
+STORY_MODELS = ("SGD-10", "SGD-100", "random forest")
 
 
 class BenchmarkError(RuntimeError):
@@ -32,8 +33,9 @@ def measured(args: list[str], cwd: Path, log: Path) -> dict:
     with log.open("a") as out:
         out.write(f"\n$ {' '.join(args)}\n")
         out.flush()
-        done = subprocess.run([sys.executable, str(HERE / "peak.py"), *args], cwd=cwd, env=commands.tool_env(),
-                              stdout=out, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        done = subprocess.run([sys.executable, str(HERE / "peak.py"), *args], cwd=cwd,
+                              env=commands.tool_env(), stdout=out, stderr=subprocess.PIPE,
+                              text=True, stdin=subprocess.DEVNULL)
         out.write(done.stderr)
     figures = json.loads(done.stderr.strip().splitlines()[-1])
     if figures["returncode"]:
@@ -41,18 +43,20 @@ def measured(args: list[str], cwd: Path, log: Path) -> dict:
     return figures
 
 
-def papermill(stage: str, params_file: str | None = None) -> list[str]:
-    """The stage's papermill call, with this environment's Python."""
-    return [sys.executable, "-m", *stages.papermill_args(stage, params_file)]
+def papermill(root: Path, stage: str, params_file: str | None = None) -> list[str]:
+    """The stage's papermill call as stages.yaml in ``root`` declares it, with this
+    environment's Python."""
+    spec = stages.declaration(root)[stage]
+    return [sys.executable, "-m", *stages.papermill_args(spec, params_file)]
 
 
 def scratch_tree(target: Path, clone: Path, raw: Path | None = None) -> Path:
-    """A folder that looks like the dataset to the notebooks and scripts: links to the clone's
-    code, notebooks and params, and to its images (or to ``raw``)."""
+    """A folder the notebooks take for the dataset (imageclf.project finds its root: .datalad
+    and notebooks/): links to the clone's dataset configuration, code, notebooks, params and
+    stage declaration, and to its images (or to ``raw``). Its results stay out of the clone."""
     (target / "data" / "raw").mkdir(parents=True)
-    (target / ".datalad").mkdir()
     (target / "executed").mkdir()
-    for name in ("code", "notebooks", "params"):
+    for name in (".datalad", "code", "notebooks", "params", stages.DECLARATION):
         (target / name).symlink_to(clone / name)
     (target / RAW).symlink_to(raw or (clone / RAW).resolve())
     return target
@@ -91,7 +95,8 @@ def image_loading(clone: Path) -> dict:
     started = time.perf_counter()
     images.load_images(files, 100, progress_every=0)
     ours_seconds = time.perf_counter() - started
-    return {"images": len(files), "handbook_s": round(handbook_seconds, 2), "ours_s": round(ours_seconds, 2),
+    return {"images": len(files), "handbook_s": round(handbook_seconds, 2),
+            "ours_s": round(ours_seconds, 2),
             "speedup": round(handbook_seconds / ours_seconds, 1)}
 
 
@@ -102,9 +107,9 @@ def train_memory(clone: Path, scratch: Path, log: Path) -> dict:
     measured([sys.executable, f"{HANDBOOK}/prepare.py"], handbook, log)
     base = measured([sys.executable, f"{HANDBOOK}/train.py", "sgd", "10"], handbook, log)
     ours = scratch_tree(scratch / "ours", clone)
-    measured(papermill("prepare"), ours, log)
-    same = measured(papermill("train"), ours, log)
-    best = measured(papermill("train", "params/best/train.yaml"), ours, log)
+    measured(papermill(ours, "prepare"), ours, log)
+    same = measured(papermill(ours, "train"), ours, log)
+    best = measured(papermill(ours, "train", "params/best/train.yaml"), ours, log)
     return {"handbook_sgd10": base, "ours_sgd10": same, "ours_best": best,
             "ratio_sgd10": round(same["peak_rss_mb"] / base["peak_rss_mb"], 3),
             "ratio_best": round(best["peak_rss_mb"] / base["peak_rss_mb"], 3)}
@@ -117,21 +122,19 @@ def accuracy(clone: Path) -> float:
 def handbook_story(clone: Path, log: Path) -> dict:
     """The handbook's seven steps, each one ``datalad containers-run`` of its script."""
     def step(message: str, inputs: list[str], outputs: list[str], command: str) -> None:
-        args = ["datalad", "containers-run", "-n", stages.CONTAINER, "-m", message]
-        args += [a for path in inputs for a in ("--input", path)]
-        args += [a for path in outputs for a in ("--output", path)]
+        args = stages.datalad_call(message, inputs, outputs, command)
         with log.open("a") as out:
-            commands.run([*args, command], cwd=clone, quiet=True, stdout=out, stderr=subprocess.STDOUT)
+            commands.run(args, cwd=clone, quiet=True, stdout=out, stderr=subprocess.STDOUT)
 
     started = time.perf_counter()
     accuracies = {}
     step("handbook: prepare", [f"{RAW}/train", f"{RAW}/val"], ["data/train.csv", "data/test.csv"],
          f"python3 {HANDBOOK}/prepare.py")
-    for name, args in (("sgd-10", "sgd 10"), ("sgd-100", "sgd 100"), ("random-forest", "random-forest")):
+    for name, args in zip(STORY_MODELS, ("sgd 10", "sgd 100", "random-forest")):
         step(f"handbook: train {name}", ["data/train.csv", f"{RAW}/train"], ["model.joblib"],
              f"python3 {HANDBOOK}/train.py {args}")
-        step(f"handbook: evaluate {name}", ["data/test.csv", "model.joblib", f"{RAW}/val"], ["accuracy.json"],
-             f"python3 {HANDBOOK}/evaluate.py")
+        step(f"handbook: evaluate {name}", ["data/test.csv", "model.joblib", f"{RAW}/val"],
+             ["accuracy.json"], f"python3 {HANDBOOK}/evaluate.py")
         accuracies[name] = accuracy(clone)
     return {"seconds": round(time.perf_counter() - started, 1), "accuracy": accuracies}
 
@@ -142,18 +145,22 @@ def our_story(clone: Path, log: Path) -> dict:
     def pipeline(*args: str) -> float:
         started = time.perf_counter()
         with log.open("a") as out:
-            commands.run([sys.executable, "-m", "pipeline", *args], cwd=clone, quiet=True, stdout=out,
-                         stderr=subprocess.STDOUT)
+            commands.run([sys.executable, "-m", "pipeline", *args], cwd=clone, quiet=True,
+                         stdout=out, stderr=subprocess.STDOUT)
         return time.perf_counter() - started
 
     seconds = pipeline("tutorial", "--container", stages.CONTAINER)
-    # SGD-10's evaluation is the last one before the SGD-100 params commit; SGD-100's is main's.
-    sgd10 = commands.output(["git", "log", "-1", "--format=%H", "SGD-100", "--", "accuracy.json"], cwd=clone)
-    accuracies = {name: json.loads(commands.output(["git", "show", f"{ref}:accuracy.json"], cwd=clone))["accuracy"]
-                  for name, ref in (("sgd-10", sgd10), ("sgd-100", "main"), ("random-forest", "randomforest"))}
-    best_seconds = pipeline("run", "train", "-f", "params/best/train.yaml") + pipeline("run", "evaluate")
+    accuracies = story_accuracies(compare.evaluations(clone))
+    best_seconds = (pipeline("run", "train", "-f", "params/best/train.yaml")
+                    + pipeline("run", "evaluate"))
     return {"seconds": round(seconds, 1), "accuracy": accuracies,
             "best": {"accuracy": accuracy(clone), "seconds": round(best_seconds, 1)}}
+
+
+def story_accuracies(evaluations) -> dict[str, float]:
+    """The accuracy of each story model in compare's table (its ``model`` column names them)."""
+    named = evaluations[evaluations["model"].isin(STORY_MODELS)]
+    return {model: float(value) for model, value in zip(named["model"], named["accuracy"])}
 
 
 def containers_run_overhead(root: Path) -> list[dict]:
@@ -174,14 +181,16 @@ def ten_classes(clone: Path, scratch: Path, log: Path, archive: Path | None = No
         kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(extracted, **kwargs)
     tree = scratch_tree(scratch / "ten", clone, raw=extracted / "imagenette2-160")
-    steps = {"prepare": papermill("prepare", "params/ten-classes/prepare.yaml"),
-             "train": papermill("train", "params/ten-classes/train.yaml"),
-             "evaluate": papermill("evaluate")}
+    steps = {"prepare": papermill(tree, "prepare", "params/ten-classes/prepare.yaml"),
+             "train": papermill(tree, "train", "params/ten-classes/train.yaml"),
+             "evaluate": papermill(tree, "evaluate")}
     figures = {}
     for name, args in steps.items():
         print(f"  ten classes: {name} ...", flush=True)
         figures[name] = measured(args, tree, log)
-    test_rows = sum(1 for _ in (tree / "data/test.csv").open()) - 1
-    return {"images": test_rows + sum(1 for _ in (tree / "data/train.csv").open()) - 1, "stages": figures,
+    rows = sum(sum(1 for _ in (tree / table).open()) - 1
+               for table in ("data/train.csv", "data/test.csv"))
+    return {"images": rows, "stages": figures,
             "seconds": round(sum(f["seconds"] for f in figures.values()), 1),
-            "peak_rss_mb": max(f["peak_rss_mb"] for f in figures.values()), "accuracy": accuracy(tree)}
+            "peak_rss_mb": max(f["peak_rss_mb"] for f in figures.values()),
+            "accuracy": accuracy(tree)}

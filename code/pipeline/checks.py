@@ -2,16 +2,19 @@
 
 Params files must be YAML mappings inside the dataset; ``-p`` values are read the way
 papermill's own command line reads them; every path a run reads or writes must stay inside the
-dataset and out of its git machinery, also through symlinks.
+dataset and out of its git machinery, also through symlinks; the input data, the container and
+the input folders must be there, and no output may overwrite what no commit holds.
 """
 from __future__ import annotations
 
 import ast
 import re
+import string
 from pathlib import Path
 
 import yaml
 
+from . import commands, recovery
 from .errors import PipelineError
 
 GLOB_CHARACTERS = "*?["  # datalad expands --input/--output as globs
@@ -31,18 +34,20 @@ def load_yaml(text: str, where: str):
         mark = getattr(error, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise StageError(f"{where} is not valid YAML{at}: {problem}. Fix it and run again.") from None
+        raise StageError(f"{where} is not valid YAML{at}: {problem}. Fix it and run "
+                         "again.") from None
 
 
 def read_params_file(root: Path, relative: str, named: bool) -> dict:
     """The mapping in a params file inside the dataset (``named``: given with -f by the user)."""
     if Path(relative).is_absolute() or ".." in Path(relative).parts:
-        raise StageError(f"{relative}: name a params file inside the dataset, relative to its root, "
-                         "so that the run record holds a path that is valid in every clone.")
+        raise StageError(f"{relative}: name a params file inside the dataset, relative to its "
+                         "root, so that the run record holds a path that is valid in every clone.")
     path = root / relative
     if not path.exists():
         hint = ("name a committed params file relative to the dataset root, such as "
-                "params/best/train.yaml" if named else f"restore it with `git checkout -- {relative}`")
+                "params/best/train.yaml" if named
+                else f"restore it with `git checkout -- {relative}`")
         raise StageError(f"{relative} is missing; {hint}.")
     require_inside(root, relative, "params file")
     if path.is_dir():
@@ -67,6 +72,20 @@ def resolve_override(declared: dict, name: str, value: str):
     if default is not None and default.lstrip().startswith(("{", "[")):
         return load_yaml(value, f"The value of -p {name}")
     return _resolve_type(value)
+
+
+def parameter_defaults(declared: dict, notebook: str) -> dict:
+    """Each parameter's default in papermill's reading of the parameters cell, as a value."""
+    try:
+        return {name: ast.literal_eval(entry["default"]) for name, entry in declared.items()}
+    except (ValueError, SyntaxError):
+        raise StageError(f"{notebook}: every default in the parameters cell must be a plain "
+                         "value (a number, string, list or mapping), not an expression.") from None
+
+
+def template_fields(template: str) -> set[str]:
+    """The names a str.format template fills in: "{raw_dir}/{train_split}" -> both."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def check_parameters(declared: dict, stage: str, given: dict) -> None:
@@ -120,8 +139,8 @@ def require_inside(root: Path, relative: str, what: str) -> None:
         raise StageError(f"The {what} {relative!r} is not a path: name a file inside the dataset.")
     path = Path(relative)
     if path.is_absolute() or ".." in path.parts:
-        raise StageError(f"The {what} {relative} leaves the dataset: name a path inside it, relative "
-                         "to its root and without `..`, such as results/accuracy.json.")
+        raise StageError(f"The {what} {relative} leaves the dataset: name a path inside it, "
+                         "relative to its root and without `..`, such as results/accuracy.json.")
     if ".git" in path.parts:
         raise StageError(f"The {what} {relative} is inside git's own folder (.git): name a path in "
                          "the dataset's working tree.")
@@ -131,10 +150,12 @@ def require_inside(root: Path, relative: str, what: str) -> None:
     top = root.resolve()
     folder = (root / path).parent.resolve()
     if not _within(folder, top):
-        raise StageError(f"The {what} {relative} lies in a folder that is a symlink out of the dataset "
-                         f"(to {folder}): name a path whose folders are inside the dataset.")
+        raise StageError(f"The {what} {relative} lies in a folder that is a symlink out of the "
+                         f"dataset (to {folder}): name a path whose folders are inside the "
+                         "dataset.")
     target = (root / path).resolve()
-    if (root / path).is_symlink() and not (_within(target, top) and _allowed_in_dataset(target, top)):
+    inside = _within(target, top) and _allowed_in_dataset(target, top)
+    if (root / path).is_symlink() and not inside:
         raise StageError(f"The {what} {relative} is a symlink to {target}, outside the dataset: "
                          "name a file that lives in the dataset.")
 
@@ -154,5 +175,52 @@ def _allowed_in_dataset(target: Path, top: Path) -> bool:
 
 def require_output_is_a_file(root: Path, relative: str) -> None:
     if (root / relative).is_dir() and not (root / relative).is_symlink():
-        raise StageError(f"The output {relative} is a folder: name a file, such as {relative.rstrip('/')}/"
-                         "result.json.")
+        raise StageError(f"The output {relative} is a folder: name a file, such as "
+                         f"{relative.rstrip('/')}/result.json.")
+
+
+def require_setup(root: Path, container: str) -> None:
+    """The input data and the container must be registered before a stage can run."""
+    def setting(file: str, key: str) -> str:
+        return commands.output(["git", "config", "-f", file, "--get", key], cwd=root)
+
+    if not setting(".gitmodules", "submodule.data/raw.path"):
+        raise StageError("The input data is not installed in data/raw: run `make data` "
+                         "(IMAGENETTE_URL=file:///path/to/imagenette2-160.tgz for a local copy).")
+    if container != "none" and not setting(".datalad/config",
+                                            f"datalad.containers.{container}.image"):
+        raise StageError(f"The dataset has no container {container!r}: run `make container` to "
+                         "build and register it, or run without one: CONTAINER=none.")
+
+
+def require_input_folders(root: Path, input_folders: dict, params: dict) -> None:
+    """prepare reads one folder per category in each split (stages.yaml's ``input_folders``):
+    name the folders that exist where one is missing."""
+    if not input_folders:
+        return
+    keys = input_folders["one_per_key_of"]
+    for template in input_folders["in"]:
+        split = root / template.format_map(params)
+        folder = split if split.is_dir() else split.parent
+        present = sorted(p.name for p in folder.iterdir() if p.is_dir()
+                         and not p.name.startswith(".")) if folder.is_dir() else []
+        where = folder.relative_to(root).as_posix()
+        if not split.is_dir():
+            names = " and ".join(sorted(template_fields(template)))
+            raise StageError(f"{split.relative_to(root).as_posix()} does not exist: check {names} "
+                             "in the params file"
+                             + (f"; {where} holds {', '.join(present)}." if present else "."))
+        missing = [name for name in params[keys] if not (split / name).is_dir()]
+        if missing:
+            raise StageError(f"No category folder {', '.join(missing)} in {where}; the folders "
+                             f"there are: {', '.join(present)}. Name those in `{keys}`.")
+
+
+def require_outputs_recoverable(root: Path, outputs: list[str]) -> None:
+    """An output that exists but that no commit holds (git-ignored) would be lost to the run."""
+    for output in outputs:
+        path = root / output
+        if (path.exists() or path.is_symlink()) and not recovery.is_tracked(root, output):
+            raise StageError(f"The output {output} exists and no commit holds it (git ignores "
+                             "it): the run would overwrite it and nothing could bring it back. "
+                             "Move it away or name another output path.")

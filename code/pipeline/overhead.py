@@ -22,7 +22,8 @@ RAW_IMAGES = "data/raw/imagenette2-160"
 def timed(args: list[str] | str, cwd: Path) -> float:
     started = time.perf_counter()
     subprocess.run(args, cwd=cwd, env=commands.tool_env(), check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(args, str))
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   shell=isinstance(args, str))
     return time.perf_counter() - started
 
 

@@ -1,98 +1,161 @@
 """The three stages as ``datalad containers-run`` (or ``datalad run``) calls of papermill.
 
-A stage is a notebook (notebooks/NAME.ipynb), its committed parameters (params/NAME.yaml,
-passed with papermill's ``-f``) and the executed copy papermill writes (executed/NAME.ipynb).
-Everything a stage reads is an ``--input`` and everything it writes an ``--output`` of the run
-record, so ``datalad rerun`` fetches, unlocks and recomputes exactly those files.
+stages.yaml declares each stage: its notebook, default params file (``-f``), executed copy,
+which notebook parameters name the files it reads and writes, and its run message. Values come
+from the notebook's parameters cell (the defaults), then the params file, then ``-p``. Everything
+a stage reads is an ``--input`` and everything it writes an ``--output`` of the run record, so
+``datalad rerun`` fetches, unlocks and recomputes exactly those files.
 """
 from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from imageclf.classifiers import main_parameter
+
 from . import checks, commands, lock, recovery
-from .checks import StageError
+from .checks import StageError, template_fields
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED
 
 STAGES = ("prepare", "train", "evaluate")
+DECLARATION = "stages.yaml"
 CONTAINER = "software"
 EXECUTED_DIR = "executed"
 FAILED_DIR = f"{EXECUTED_DIR}/failed"  # git-ignored: where a failed run's notebook is kept
+REQUIRED_KEYS = ("notebook", "params", "executed", "message", "inputs", "outputs")
+OPTIONAL_KEYS = ("input_folders", "changed_settings")
+DERIVED_FIELDS = ("labels", "main_parameter", "changed_settings")  # message fields made here
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage as stages.yaml declares it."""
+
+    name: str
+    notebook: str
+    params: str  # the default params file
+    executed: str
+    inputs: tuple[str, ...]  # parameters whose values are files the stage reads
+    outputs: tuple[str, ...]  # ... and writes
+    message: str  # a template: {parameter}, {labels}, {main_parameter}, {changed_settings}
+    # {"one_per_key_of": parameter, "in": [folder templates]}: one input folder per key
+    input_folders: dict = field(default_factory=dict)
+    changed_settings: tuple[str, ...] = ()  # named in the message when not at their default
+
+    def path_parameters(self) -> set[str]:
+        return {*self.inputs, *self.outputs}
+
+    def referenced_parameters(self) -> set[str]:
+        """Every parameter the declaration names: each must be one of the notebook's."""
+        names = {*self.path_parameters(), *self.changed_settings, *template_fields(self.message)}
+        if self.input_folders:
+            names.add(self.input_folders["one_per_key_of"])
+            names.update(*(template_fields(folder) for folder in self.input_folders["in"]))
+        return names - set(DERIVED_FIELDS)
+
+
+def declaration(root: Path) -> dict[str, Stage]:
+    """The stages stages.yaml declares, by name, in order."""
+    path = root / DECLARATION
+    if not path.is_file():
+        raise StageError(f"{DECLARATION} is missing: it declares the stages. Restore it with "
+                         f"`git checkout -- {DECLARATION}`.")
+    loaded = checks.load_yaml(path.read_text(), DECLARATION)
+    entries = loaded.get("stages") if isinstance(loaded, dict) else None
+    if not isinstance(entries, dict) or tuple(entries) != STAGES:
+        raise StageError(f"{DECLARATION} must declare the stages {', '.join(STAGES)}, in this "
+                         "order, under `stages:`.")
+    stages = {}
+    for name, entry in entries.items():
+        keys = set(entry) if isinstance(entry, dict) else set()
+        if not set(REQUIRED_KEYS) <= keys <= {*REQUIRED_KEYS, *OPTIONAL_KEYS}:
+            raise StageError(f"{DECLARATION}: stage {name} has the keys {', '.join(sorted(keys))}; "
+                             f"a stage has {', '.join(REQUIRED_KEYS)} and may have "
+                             f"{', '.join(OPTIONAL_KEYS)}.")
+        stages[name] = Stage(name=name, **{key: entry[key] for key in REQUIRED_KEYS[:4]},
+                             inputs=tuple(entry["inputs"]), outputs=tuple(entry["outputs"]),
+                             input_folders=entry.get("input_folders") or {},
+                             changed_settings=tuple(entry.get("changed_settings", ())))
+    return stages
+
+
+def path_parameters(root: Path, stage: str) -> set[str]:
+    """The parameters of ``stage`` whose values are files it reads or writes."""
+    return declared_stage(root, stage).path_parameters()
 
 
 @dataclass(frozen=True)
 class StageRun:
     """One stage with its parameters resolved: everything needed to build the datalad call."""
 
-    stage: str
-    params: dict  # params file merged with the overrides
+    spec: Stage
+    params: dict  # every parameter: the notebook's default, then the params file, then -p
+    defaults: dict  # the notebook's parameters cell
     overrides: tuple[tuple[str, object], ...]  # (name, value typed, or the mapping/list it gave)
-    raw_dir: str  # from params/prepare.yaml: where the category folders are
-    categories: tuple[str, ...]
-    splits: dict  # role ("train"/"test") -> Imagenette split folder
-    params_file: str = ""  # the papermill -f file; params/STAGE.yaml unless another one is named
+    params_file: str  # the papermill -f file
+
+    @property
+    def stage(self) -> str:
+        return self.spec.name
 
     @property
     def notebook(self) -> str:
-        return f"notebooks/{self.stage}.ipynb"
+        return self.spec.notebook
 
     @property
     def executed(self) -> str:
-        return f"{EXECUTED_DIR}/{self.stage}.ipynb"
+        return self.spec.executed
 
-    def image_folders(self, *roles: str) -> list[str]:
-        return [f"{self.raw_dir}/{self.splits[role]}/{folder}" for role in roles
-                for folder in self.categories]
+    def input_folders(self) -> list[str]:
+        if not self.spec.input_folders:
+            return []
+        keys = self.params[self.spec.input_folders["one_per_key_of"]]
+        return [f"{template.format_map(self.params)}/{key}"
+                for template in self.spec.input_folders["in"] for key in keys]
 
     def inputs(self) -> list[str]:
-        p = self.params
-        data = {
-            "prepare": self.image_folders("train", "test"),
-            "train": [p.get("train_csv", "data/train.csv"), p.get("train_pixels", "data/train-pixels.npy")],
-            "evaluate": [p.get("test_csv", "data/test.csv"), p.get("test_pixels", "data/test-pixels.npy"),
-                         p.get("model_file", "model.joblib")],
-        }[self.stage]
-        return [self.params_file, self.notebook, *data]
+        return [self.params_file, self.notebook, *self.input_folders(),
+                *(self.params[name] for name in self.spec.inputs)]
 
     def outputs(self) -> list[str]:
-        p = self.params
-        results = {
-            "prepare": [p.get("train_csv", "data/train.csv"), p.get("test_csv", "data/test.csv"),
-                        p.get("train_pixels", "data/train-pixels.npy"), p.get("test_pixels", "data/test-pixels.npy")],
-            "train": [p.get("model_file", "model.joblib")],
-            "evaluate": [p.get("accuracy_file", "accuracy.json"), p.get("metrics_file", "metrics.json")],
-        }[self.stage]
-        return [*results, self.executed]
+        return [*(self.params[name] for name in self.spec.outputs), self.executed]
 
     def message(self) -> str:
         p = self.params
-        if self.stage == "prepare":
-            labels = ", ".join(str(label) for label in p.get("categories", {}).values())
-            return f"Prepare train and test tables for {labels}"
-        if self.stage == "train":
-            knob = {"random-forest": f"n_estimators={p.get('n_estimators')}",
-                    "svm": f"C={p.get('C')}"}.get(p.get("classifier"), f"max_iter={p.get('max_iter')}")
-            extra = "".join(f", {name}={p[name]}" for name in ("features", "augment")
-                            if p.get(name, "raw" if name == "features" else "none") not in ("raw", "none"))
-            return (f"Train {p.get('classifier')} classifier ({knob}{extra}, "
-                    f"random_state={p.get('random_state')})")
-        return f"Evaluate {p.get('model_file', 'model.joblib')} on {p.get('test_csv', 'data/test.csv')}"
+        knob = main_parameter(str(p.get("classifier")))
+        derived = {
+            "labels": ", ".join(str(label) for label in dict(p.get("categories") or {}).values()),
+            "main_parameter": f"{knob}={p.get(knob)}",
+            "changed_settings": "".join(f", {name}={p[name]}" for name in self.spec.changed_settings
+                                        if p[name] != self.defaults[name]),
+        }
+        return self.spec.message.format_map({**p, **derived})
+
+    def papermill_args(self) -> list[str]:
+        return papermill_args(self.spec, self.params_file, self.overrides)
 
     def papermill_command(self) -> str:
-        return shlex.join(papermill_args(self.stage, self.params_file, self.overrides))
+        return shlex.join(self.papermill_args())
 
     def datalad_command(self, container: str = CONTAINER) -> list[str]:
-        if container == "none":
-            args = ["datalad", "run"]
-        else:
-            args = ["datalad", "containers-run", "-n", container]
-        args += ["-m", self.message()]
-        for path in self.inputs():
-            args += ["--input", path]
-        for path in self.outputs():
-            args += ["--output", path]
-        return args + [escape_placeholders(self.papermill_command())]
+        return datalad_call(self.message(), self.inputs(), self.outputs(),
+                            escape_placeholders(self.papermill_command()), container)
+
+
+def datalad_call(message: str, inputs: list[str], outputs: list[str], command: str,
+                 container: str = CONTAINER) -> list[str]:
+    """``datalad containers-run`` of a shell command in ``container`` (``datalad run`` for
+    "none"), declaring what it reads and writes."""
+    if container == "none":
+        args = ["datalad", "run"]
+    else:
+        args = ["datalad", "containers-run", "-n", container]
+    args += ["-m", message]
+    args += [arg for path in inputs for arg in ("--input", path)]
+    args += [arg for path in outputs for arg in ("--output", path)]
+    return [*args, command]
 
 
 def escape_placeholders(command: str) -> str:
@@ -101,16 +164,12 @@ def escape_placeholders(command: str) -> str:
     return command.replace("{", "{{").replace("}", "}}")
 
 
-def default_params_file(stage: str) -> str:
-    return f"params/{stage}.yaml"
-
-
-def papermill_args(stage: str, params_file: str | None = None, overrides=()) -> list[str]:
+def papermill_args(spec: Stage, params_file: str | None = None, overrides=()) -> list[str]:
     """The papermill call of a stage, run from the dataset root."""
     # --log-output echoes the cells' output (progress, accuracy) to the terminal as they run;
     # the stable engine (code/papermill_stable) writes no timestamps into the notebook.
-    args = ["papermill", f"notebooks/{stage}.ipynb", f"{EXECUTED_DIR}/{stage}.ipynb",
-            "-f", params_file or default_params_file(stage), "-k", "python3", "--log-output", "--engine", "stable"]
+    args = ["papermill", spec.notebook, spec.executed, "-f", params_file or spec.params,
+            "-k", "python3", "--log-output", "--engine", "stable"]
     for name, value in overrides:
         if isinstance(value, str):
             args += ["-p", name, value]
@@ -119,40 +178,51 @@ def papermill_args(stage: str, params_file: str | None = None, overrides=()) -> 
     return args
 
 
-def read_params(root: Path, stage: str, params_file: str | None = None) -> dict:
-    return checks.read_params_file(root, params_file or default_params_file(stage), named=bool(params_file))
+def declared_stage(root: Path, stage: str) -> Stage:
+    if stage not in STAGES:
+        raise StageError(f"Unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
+    return declaration(root)[stage]
 
 
 def declared_parameters(root: Path, stage: str) -> dict:
+    """papermill's reading of the notebook's parameters cell: name -> default, type, help."""
     import papermill
 
-    return papermill.inspect_notebook(str(root / "notebooks" / f"{stage}.ipynb"))
+    return papermill.inspect_notebook(str(root / declared_stage(root, stage).notebook))
+
+
+def notebook_defaults(spec: Stage, declared: dict) -> dict:
+    """The default of every parameter, as a value; a declaration naming an unknown one is
+    refused."""
+    unknown = sorted(spec.referenced_parameters() - set(declared))
+    if unknown:
+        raise StageError(f"{DECLARATION} names {', '.join(unknown)} for stage {spec.name}, but "
+                         f"{spec.notebook} has no such parameter: its parameters are "
+                         f"{', '.join(declared)}.")
+    return checks.parameter_defaults(declared, spec.notebook)
 
 
 def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
          params_file: str | None = None) -> StageRun:
-    """Resolve a stage's parameters (its params file, then ``-p`` overrides) and check them."""
-    if stage not in STAGES:
-        raise StageError(f"Unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
-    params = read_params(root, stage, params_file)
+    """Resolve a stage's parameters (notebook defaults, its params file, ``-p``) and check them."""
+    spec = declared_stage(root, stage)
     declared = declared_parameters(root, stage)
+    defaults = notebook_defaults(spec, declared)
+    named = bool(params_file)
+    params_file = params_file or spec.params
+    params = checks.read_params_file(root, params_file, named=named)
     # Each -p value as papermill's command line will pass it (its own type rules, not YAML's).
     given = [(name, checks.resolve_override(declared, name, value)) for name, value in overrides]
     params.update(given)
     checks.check_parameters(declared, stage, params)
-    prepare = params if stage == "prepare" else read_params(root, "prepare")
-    if stage == "prepare":
-        checks.check_categories(params.get("categories", {}))
+    resolved = {**defaults, **params}
+    if "categories" in resolved:
+        checks.check_categories(resolved["categories"])
     # papermill gets a scalar as typed (-p) and a mapping or list as parsed (-y).
     passed = tuple((name, parsed if isinstance(parsed, (dict, list)) else typed)
                    for (name, typed), (_, parsed) in zip(overrides, given))
-    planned = StageRun(
-        stage=stage, params=params, overrides=passed,
-        raw_dir=prepare.get("raw_dir", "data/raw/imagenette2-160"),
-        categories=tuple(prepare.get("categories", {})),
-        splits={"train": prepare.get("train_split", "train"), "test": prepare.get("test_split", "val")},
-        params_file=params_file or default_params_file(stage),
-    )
+    planned = StageRun(spec=spec, params=resolved, defaults=defaults, overrides=passed,
+                       params_file=params_file)
     for path in planned.inputs():
         checks.require_inside(root, path, "input")
     for path in planned.outputs():
@@ -162,7 +232,8 @@ def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
 
 
 def unsaved_changes(root: Path) -> list[str]:
-    status = commands.output(["git", "status", "--porcelain", "--untracked-files=normal"], cwd=root)
+    status = commands.output(["git", "status", "--porcelain", "--untracked-files=normal"],
+                             cwd=root)
     return [line[3:] for line in status.splitlines() if line.strip()]
 
 
@@ -178,49 +249,6 @@ def require_clean(root: Path) -> None:
         )
 
 
-def require_setup(root: Path, container: str) -> None:
-    """The input data and the container must be registered before a stage can run."""
-    def setting(file: str, key: str) -> str:
-        return commands.output(["git", "config", "-f", file, "--get", key], cwd=root)
-
-    if not setting(".gitmodules", "submodule.data/raw.path"):
-        raise StageError("The input data is not installed in data/raw: run `make data` "
-                         "(IMAGENETTE_URL=file:///path/to/imagenette2-160.tgz for a local copy).")
-    if container != "none" and not setting(".datalad/config", f"datalad.containers.{container}.image"):
-        raise StageError(f"The dataset has no container {container!r}: run `make container` to build "
-                         "and register it, or run without one: CONTAINER=none.")
-
-
-def require_image_folders(root: Path, planned: StageRun) -> None:
-    """prepare reads one folder per category in each split: name the folders that exist."""
-    if planned.stage != "prepare":
-        return
-    for role in ("train", "test"):
-        split = root / planned.raw_dir / planned.splits[role]
-        folder = split if split.is_dir() else split.parent
-        present = sorted(p.name for p in folder.iterdir() if p.is_dir()
-                         and not p.name.startswith(".")) if folder.is_dir() else []
-        where = folder.relative_to(root).as_posix()
-        if not split.is_dir():
-            raise StageError(f"{split.relative_to(root).as_posix()} does not exist: check raw_dir and "
-                             f"{role}_split in the params file"
-                             + (f"; {where} holds {', '.join(present)}." if present else "."))
-        missing = [name for name in planned.categories if not (split / name).is_dir()]
-        if missing:
-            raise StageError(f"No category folder {', '.join(missing)} in {where}; the folders there "
-                             f"are: {', '.join(present)}. Name those in `categories`.")
-
-
-def require_outputs_recoverable(root: Path, planned: StageRun) -> None:
-    """An output that exists but that no commit holds (git-ignored) would be lost to the run."""
-    for output in planned.outputs():
-        path = root / output
-        if (path.exists() or path.is_symlink()) and not recovery.is_tracked(root, output):
-            raise StageError(f"The output {output} exists and no commit holds it (git ignores it): "
-                             "the run would overwrite it and nothing could bring it back. Move it "
-                             "away or name another output path.")
-
-
 def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container: str = CONTAINER,
         dry_run: bool = False, params_file: str | None = None) -> StageRun:
     """Run one stage through datalad in the dataset at ``root``, printing the command first.
@@ -231,17 +259,17 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
     planned = plan(root, stage, overrides, params_file)
     command = planned.datalad_command(container)
     if dry_run:
-        commands.show(command)
+        commands.print_command(command)
         return planned
-    require_setup(root, container)
+    checks.require_setup(root, container)
     with lock.hold(root):
         recovery.recover_unfinished(root)
         require_clean(root)
-        require_image_folders(root, planned)
-        require_outputs_recoverable(root, planned)
+        checks.require_input_folders(root, planned.spec.input_folders, planned.params)
+        checks.require_outputs_recoverable(root, planned.outputs())
         if container == "none":
-            print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the software "
-                  "container; the run record then names no image.")
+            print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the "
+                  "software container; the run record then names no image.")
         (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
         state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
         try:
@@ -255,9 +283,11 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
     return planned
 
 
-def outcome(root: Path, stage: str, error: Exception, commit: str | None, kept: str | None) -> StageError:
+def outcome(root: Path, stage: str, error: Exception, commit: str | None,
+            kept: str | None) -> StageError:
     """The truth about a run that did not end normally, read from the repository."""
-    signal_name = getattr(error, "signal_name", "SIGINT") if isinstance(error, KeyboardInterrupt) else ""
+    interrupted = isinstance(error, KeyboardInterrupt)
+    signal_name = getattr(error, "signal_name", "SIGINT") if interrupted else ""
     what = f"was interrupted ({signal_name})" if signal_name else "failed"
     if commit:
         subject = commands.output(["git", "log", "-1", "--format=%s", commit], cwd=root)
@@ -266,11 +296,13 @@ def outcome(root: Path, stage: str, error: Exception, commit: str | None, kept: 
     else:
         message = (f"Stage {stage} {what}; nothing was saved and the dataset is back to its last "
                    "commit (its earlier results are intact)."
-                   + (f" The executed notebook, up to the failing cell, is kept at {kept}." if kept else ""))
+                   + (f" The executed notebook, up to the failing cell, is kept at {kept}."
+                      if kept else ""))
     left = unsaved_changes(root)
     if left:
-        message += (f" Still changed: {', '.join(left)}; `git reset -q HEAD -- PATH && git checkout "
-                    "HEAD -- PATH` undoes a change.")
+        message += (f" Still changed: {', '.join(left)}; `git reset -q HEAD -- PATH && git "
+                    "checkout HEAD -- PATH` undoes a change.")
     error_out = StageError(message)
-    error_out.exit_code = getattr(error, "exit_code", 130) if signal_name else 1
+    error_out.exit_code = (getattr(error, "exit_code", EXIT_INTERRUPTED) if signal_name
+                           else EXIT_FAILED)
     return error_out

@@ -22,7 +22,7 @@ def run_stages(clone, *args):
 def test_stages_are_recorded_and_rerun_byte_for_byte(clone_with_data):
     clone = clone_with_data
     start = git(clone, "rev-parse", "HEAD")
-    printed = run_stages(clone, "pipeline").stdout
+    printed = run_stages(clone, "run").stdout  # no stage named: all three, then the accuracy
     assert "$ datalad run -m 'Prepare train and test tables for golf ball, parachute'" in printed
     assert "accuracy:" in printed
 
@@ -33,7 +33,8 @@ def test_stages_are_recorded_and_rerun_byte_for_byte(clone_with_data):
                               "-f params/prepare.yaml -k python3 --log-output --engine stable")
     assert "params/train.yaml" in train["inputs"] and "data/train.csv" in train["inputs"]
     # decoded once by prepare: train reads the pixels file, not the images
-    assert "data/train-pixels.npy" in train["inputs"] and not any("raw" in p for p in train["inputs"])
+    assert "data/train-pixels.npy" in train["inputs"]
+    assert not any("raw" in p for p in train["inputs"])
     assert "data/train-pixels.npy" in prepare["outputs"]
     assert train["outputs"] == ["model.joblib", "executed/train.ipynb"]
     assert evaluate["outputs"] == ["accuracy.json", "metrics.json", "executed/evaluate.ipynb"]
@@ -42,7 +43,8 @@ def test_stages_are_recorded_and_rerun_byte_for_byte(clone_with_data):
     for annexed in ("model.joblib", "data/train-pixels.npy", "data/test-pixels.npy"):
         assert ".git/annex/objects" in str((clone / annexed).readlink())
     assert json.loads((clone / "accuracy.json").read_text())["accuracy"] >= 0.9  # colours separate
-    assert (clone / "data/train.csv").read_text().startswith(",filename,label\n0,data/raw/imagenette2-160/")
+    table = (clone / "data/train.csv").read_text()
+    assert table.startswith(",filename,label\n0,data/raw/imagenette2-160/")
 
     # The executed notebook is the record of what ran: parameters injected, outputs present.
     executed = nbformat.read(clone / "executed/train.ipynb", as_version=4)
@@ -85,13 +87,15 @@ def test_one_off_override_is_recorded_in_the_command(clone_with_data):
     record = run_record(clone)
     assert record["cmd"].endswith("-p max_iter 3")
     assert "max_iter = 3" in (clone / "executed/train.ipynb").read_text()
-    assert git(clone, "log", "-1", "--format=%s").startswith("[DATALAD RUNCMD] Train sgd classifier (max_iter=3")
+    subject = git(clone, "log", "-1", "--format=%s")
+    assert subject.startswith("[DATALAD RUNCMD] Train sgd classifier (max_iter=3")
 
 
 def test_dirty_dataset_is_refused_with_what_to_save(clone_with_data):
     clone = clone_with_data
     (clone / "params/train.yaml").write_text("classifier: sgd\n")
-    result = sh([sys.executable, "-m", "pipeline", "run", "prepare", "--container", "none"], clone, check=False)
+    result = sh([sys.executable, "-m", "pipeline", "run", "prepare", "--container", "none"], clone,
+                check=False)
     assert result.returncode == 1
     assert "params/train.yaml" in result.stderr and "datalad save" in result.stderr
     assert run_commits(clone) == []
@@ -99,7 +103,7 @@ def test_dirty_dataset_is_refused_with_what_to_save(clone_with_data):
 
 def test_failed_stage_saves_nothing_and_restores_results(clone_with_data):
     clone = clone_with_data
-    run_stages(clone, "pipeline")
+    run_stages(clone, "run")
     head = git(clone, "rev-parse", "HEAD")
     results = output_hashes(clone, RESULTS)
 
@@ -113,7 +117,8 @@ def test_failed_stage_saves_nothing_and_restores_results(clone_with_data):
     assert git(clone, "rev-parse", "HEAD") == head
     assert git(clone, "status", "--porcelain") == ""
     assert output_hashes(clone, RESULTS) == results
-    assert (clone / "model.joblib").is_symlink() and (clone / "model.joblib").exists()  # locked again
+    model = clone / "model.joblib"
+    assert model.is_symlink() and model.exists()  # locked again
     kept = (clone / "executed/failed/train.ipynb").read_text()
     assert "InvalidParameterError" in kept and "max_iter = 0" in kept
     # The next run starts from a clean dataset and works.
@@ -127,9 +132,10 @@ def test_ctrl_c_during_a_run_leaves_the_dataset_clean(clone_with_data):
 
     # A terminal's Ctrl-C: SIGINT to the whole foreground process group, mid-notebook.
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "50", "--container", "none"],
-        cwd=clone, env=tool_env(clone, VERBOSE="1"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        [sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "50",
+         "--container", "none"],
+        cwd=clone, env=tool_env(clone, VERBOSE="1"), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     for line in process.stdout:  # VERBOSE=1: papermill's own lines say when the notebook runs
         if "Executing notebook" in line:
             break

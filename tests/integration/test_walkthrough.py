@@ -9,21 +9,29 @@ from helpers import git, project, sh
 def test_walkthrough_runs_the_whole_story(tmp_path, small_archive, registered_dataset):
     executed = tmp_path / "walkthrough.ipynb"
     work = tmp_path / "work"
-    template = project()  # the walkthrough copies notebooks, params and code from the committed project
+    # the walkthrough copies notebooks, params and code from the committed project
+    template = project()
     sh(["papermill", str(template / "notebooks/walkthrough.ipynb"), str(executed), "-k", "python3",
-        "-p", "work_dir", str(work), "-p", "data_url", small_archive.as_uri(), "-p", "container", "software"],
-       template)
+        "-p", "work_dir", str(work), "-p", "data_url", small_archive.as_uri(),
+        "-p", "container", "software"], template)
 
     analysis = work / "analysis"
     assert {"ready4analysis", "SGD-100", "random-forest"} <= set(git(analysis, "tag").split())
-    assert {"main", "randomforest", "verify"} <= set(git(analysis, "branch", "--format=%(refname:short)").split())
-    assert "containers-run" not in git(analysis, "log", "-1", "--format=%B", "main")  # records hold the call format
-    assert "code/pipeline/engine.py run" in git(analysis, "log", "-1", "--format=%B", "main")
-    assert git(analysis, "show", "randomforest:params/train.yaml").count("classifier: random-forest") == 1
+    branches = git(analysis, "branch", "--format=%(refname:short)").split()
+    assert {"main", "randomforest", "verify"} <= set(branches)
+    record = git(analysis, "log", "-1", "--format=%B", "main")
+    assert "containers-run" not in record  # records hold the call format
+    assert "code/pipeline/engine.py run" in record
+    # a rerun with -m says what changed; its record is the stage's, as generated
+    assert "] Recompute classification with more iterations (max_iter=100)" in record
+    assert "--log-output" in record
+    params = git(analysis, "show", "randomforest:params/train.yaml")
+    assert params.count("classifier: random-forest") == 1
 
     notebook = nbformat.read(executed, as_version=4)
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
-    table = next(o["data"]["text/plain"] for o in outputs if "SGD, max_iter 100" in o.get("data", {}).get("text/plain", ""))
+    tables = [o["data"]["text/plain"] for o in outputs if "text/plain" in o.get("data", {})]
+    table = next(text for text in tables if "SGD, max_iter 100" in text)
     for model in ("SGD, max_iter 10", "SGD, max_iter 100", "random forest"):
         assert model in table
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the accuracy plot

@@ -18,14 +18,16 @@ from pipeline.checks import StageError
 def root(tmp_path):
     for folder in ("notebooks", "params"):
         shutil.copytree(project() / folder, tmp_path / folder)
+    shutil.copy(project() / stages.DECLARATION, tmp_path)
     return tmp_path
 
 
 def as_datalad_runs_it(planned) -> list[str]:
     """The command datalad hands to the shell: its own formatter fills the placeholders."""
     command = planned.datalad_command()[-1]
-    formatted = SequenceFormatter().format(command, inputs=planned.inputs(), outputs=planned.outputs(),
-                                           pwd="/dataset", dspath="/dataset")
+    formatted = SequenceFormatter().format(command, inputs=planned.inputs(),
+                                           outputs=planned.outputs(), pwd="/dataset",
+                                           dspath="/dataset")
     return shlex.split(formatted)
 
 
@@ -40,7 +42,8 @@ def test_a_broken_params_file_is_refused_with_what_to_fix(root, text, expected):
         stages.plan(root, "train", params_file="params/broken.yaml")
 
 
-def test_a_params_file_that_is_a_folder_or_a_link_out_of_the_dataset_is_refused(root, tmp_path_factory):
+def test_a_params_file_that_is_a_folder_or_a_link_out_of_the_dataset_is_refused(
+        root, tmp_path_factory):
     with pytest.raises(StageError, match="is a folder"):
         stages.plan(root, "train", params_file="params/best")
     outside = tmp_path_factory.mktemp("outside") / "train.yaml"
@@ -103,10 +106,12 @@ def test_c_1e3_is_accepted_and_0x10_refused(root):
 def test_a_mapping_given_with_p_reaches_papermill_as_a_mapping(root):
     value = "{n01440764: tench, n02102040: English springer}"
     planned = stages.plan(root, "prepare", [("categories", value)])
-    assert planned.categories == ("n01440764", "n02102040")
+    assert planned.input_folders()[:2] == ["data/raw/imagenette2-160/train/n01440764",
+                                           "data/raw/imagenette2-160/train/n02102040"]
     assert "tench, English springer" in planned.message()
     ran = as_datalad_runs_it(planned)
-    assert ran[-2:] == ["-y", '{"categories": {"n01440764": "tench", "n02102040": "English springer"}}']
+    assert ran[-2:] == ["-y", '{"categories": {"n01440764": "tench", '
+                              '"n02102040": "English springer"}}']
 
 
 def test_invalid_yaml_in_p_is_refused_with_what_to_fix(root):
@@ -124,9 +129,10 @@ def test_one_category_is_refused_at_prepare(root):
 def test_every_printable_character_reaches_papermill_literally(root):
     label = string.printable.strip() + " {outputs} {inputs} {pwd} {} {0}"
     quoted = label.replace("\\", "\\\\").replace('"', '\\"')  # a double-quoted YAML string
-    planned = stages.plan(root, "prepare", [("categories", '{n01440764: "%s", n02102040: b}' % quoted)])
+    value = '{n01440764: "%s", n02102040: b}' % quoted
+    planned = stages.plan(root, "prepare", [("categories", value)])
     assert planned.params["categories"]["n01440764"] == label
-    assert as_datalad_runs_it(planned) == stages.papermill_args("prepare", None, planned.overrides)
+    assert as_datalad_runs_it(planned) == planned.papermill_args()
 
 
 def test_the_issues_injection_stays_a_pair_of_file_names(root):
@@ -134,9 +140,34 @@ def test_the_issues_injection_stays_a_pair_of_file_names(root):
     planned = stages.plan(root, "evaluate", [("metrics_file", "m{outputs}"),
                                              ("accuracy_file", "a;touch /tmp/PWNED;b")])
     ran = as_datalad_runs_it(planned)
-    assert ran[-6:] == ["-p", "metrics_file", "m{outputs}", "-p", "accuracy_file", "a;touch /tmp/PWNED;b"]
-    assert len(ran) == len(stages.papermill_args("evaluate", None, planned.overrides))
+    assert ran[-6:] == ["-p", "metrics_file", "m{outputs}",
+                        "-p", "accuracy_file", "a;touch /tmp/PWNED;b"]
+    assert len(ran) == len(planned.papermill_args())
 
 
 def test_glob_characters_are_what_datalad_would_expand():
     assert set(checks.GLOB_CHARACTERS) == {"*", "?", "["}
+
+
+def test_a_missing_split_or_category_folder_names_the_folders_there(root):
+    raw = root / "data/raw/imagenette2-160"
+    (raw / "train/n03445777").mkdir(parents=True)
+    planned = stages.plan(root, "prepare")
+    folders = planned.spec.input_folders
+    with pytest.raises(StageError, match="No category folder n03888257 in data/raw/imagenette2-160/"
+                                         "train; the folders there are: n03445777. Name those in "
+                                         "`categories`"):
+        checks.require_input_folders(root, folders, planned.params)
+    (raw / "train/n03888257").mkdir()
+    with pytest.raises(StageError, match="data/raw/imagenette2-160/val does not exist: check "
+                                         "raw_dir and test_split in the params file; "
+                                         "data/raw/imagenette2-160 holds train\\."):
+        checks.require_input_folders(root, folders, planned.params)
+    (raw / "val/n03445777").mkdir(parents=True)
+    (raw / "val/n03888257").mkdir()
+    checks.require_input_folders(root, folders, planned.params)
+
+
+def test_an_image_folder_outside_the_dataset_is_refused(root):
+    with pytest.raises(StageError, match="input ../images/train/n03445777 leaves the dataset"):
+        stages.plan(root, "prepare", [("raw_dir", "../images")])
