@@ -31,8 +31,8 @@ def test_walkthrough_runs_the_whole_story(tmp_path, small_archive, registered_da
     notebook = nbformat.read(executed, as_version=4)
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     tables = [o["data"]["text/plain"] for o in outputs if "text/plain" in o.get("data", {})]
-    table = next(text for text in tables if "SGD, max_iter 100" in text)
-    for model in ("SGD, max_iter 10", "SGD, max_iter 100", "random forest"):
+    table = next(text for text in tables if "SGD-100" in text)
+    for model in ("SGD-10", "SGD-100", "random forest"):
         assert model in table
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the accuracy plot
     text = "".join(o.get("text", "") for o in outputs)
