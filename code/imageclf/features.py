@@ -205,12 +205,3 @@ def _compute(pixels: np.ndarray, kinds: list[str], codebook: PatchCodebook | Non
                                 else STATELESS[kind](block) for kind in kinds]))
     return np.vstack(parts)
 
-
-def compute(pixels: np.ndarray, spec: str, chunk: int = CHUNK) -> np.ndarray:
-    """Features ``spec`` of ``pixels`` for feature sets that learn nothing (no ``patches``)."""
-    kinds = parse(spec)
-    if "patches" in kinds:
-        raise FeatureError("patches are learned from training images: use "
-                           "Extractor(spec).fit(pixels).transform(pixels).")
-    _check_pixels(pixels)
-    return _compute(pixels, kinds, None, chunk=chunk)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from skimage.feature import hog as skimage_hog
 from skimage.feature import local_binary_pattern
+from sklearn.exceptions import NotFittedError
 
 from imageclf import features
 
@@ -107,8 +108,9 @@ def test_texture_of_a_flat_image_is_one_pattern():
 
 def test_features_do_not_depend_on_the_chunk_size():
     pixels = noise(n=9)
-    whole = features.compute(pixels, "hog+color+texture", chunk=256)
-    assert np.array_equal(whole, features.compute(pixels, "hog+color+texture", chunk=2))
+    extractor = features.Extractor("hog+color+texture").fit(pixels)
+    whole = extractor.transform(pixels, chunk=256)
+    assert np.array_equal(whole, extractor.transform(pixels, chunk=2))
     assert whole.dtype == np.float32 and whole.shape[0] == 9
 
 
@@ -116,7 +118,8 @@ def test_memory_mapped_pixels_give_the_same_features(tmp_path):
     pixels = noise()
     np.save(tmp_path / "p.npy", pixels)
     mapped = np.load(tmp_path / "p.npy", mmap_mode="r")
-    assert np.array_equal(features.compute(mapped, "color"), features.compute(pixels, "color"))
+    extractor = features.Extractor("color").fit(pixels)
+    assert np.array_equal(extractor.transform(mapped), extractor.transform(pixels))
 
 
 def test_mirrored_flips_left_and_right():
@@ -132,18 +135,20 @@ def test_raw_features_are_the_handbooks_pixels_in_unit_range():
     assert np.allclose(raw.reshape(pixels.shape) * 255, pixels)
 
 
-def test_learned_kinds_need_fitting():
-    with pytest.raises(features.FeatureError, match=r"Extractor\(spec\).fit\(pixels\)"):
-        features.compute(noise(), "patches")
+def test_learned_kinds_are_learned_from_the_training_images():
+    train = noise(n=4)
+    extractor = features.Extractor("patches", codebook_size=4, random_state=0).fit(train)
+    assert extractor.codebook_.centroids.shape[0] == 4
+    assert features.Extractor("color").fit(train).codebook_ is None
 
 
 def test_no_images_is_a_clear_error():
     with pytest.raises(features.FeatureError, match="No images"):
-        features.compute(noise(n=0), "color")
+        features.Extractor("color").fit(noise(n=0))
 
 
 def test_an_extractor_that_learned_nothing_yet_says_so():
-    with pytest.raises(Exception, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         features.Extractor("color").transform(noise())
 
 
