@@ -16,13 +16,15 @@ compare them well. ``patches`` learns from the training images, so features are 
 :class:`Extractor`, a scikit-learn transformer that train fits and saves as the first step of the
 model, and evaluate reuses.
 
-Everything is vectorised over a chunk of images with numpy (no per-image Python loop), and the
-chunks keep memory bounded: only the features of all images are held, never float copies of
-all pixels (except for ``raw``, whose features are the pixels).
+Everything is vectorised over a chunk of images with numpy (no per-image Python loop, except
+scikit-image's hog, which takes one image at a time), and the chunks keep memory bounded: only
+the features of all images are held, never float copies of all pixels (except for ``raw``,
+whose features are the pixels).
 """
 from __future__ import annotations
 
 import numpy as np
+from skimage.feature import hog as skimage_hog
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -112,8 +114,6 @@ def _gray(pixels: np.ndarray) -> np.ndarray:
 def hog(pixels: np.ndarray, cell: int = 8, orientations: int = 9) -> np.ndarray:
     """Histograms of oriented gradients (scikit-image's): unsigned orientations, cells of
     ``cell`` pixels, blocks of 2x2 cells normalised with L2-Hys."""
-    from skimage.feature import hog as skimage_hog
-
     return np.stack([skimage_hog(image, orientations=orientations, pixels_per_cell=(cell, cell),
                                  cells_per_block=(2, 2), block_norm="L2-Hys")
                      for image in _gray(pixels)]).astype(np.float32)
@@ -128,8 +128,9 @@ def binary_patterns(gray: np.ndarray) -> np.ndarray:
     ``i`` is set where neighbour ``LBP_NEIGHBOURS[i]`` is at least the centre.
 
     Written here rather than taken from scikit-image: vectorised over all images it is about
-    four times faster than ``skimage.feature.local_binary_pattern`` image by image, and
-    tests/imageclf/test_features.py checks it gives the library's codes."""
+    three times faster than ``skimage.feature.local_binary_pattern`` image by image (1.3 s
+    against 3.5 s of CPU for 2,000 images of 100 px), and tests/imageclf/test_features.py
+    checks that it gives the library's codes."""
     centre = gray[:, 1:-1, 1:-1]
     h, w = centre.shape[1:]
     codes = np.zeros(centre.shape, dtype=np.int64)
