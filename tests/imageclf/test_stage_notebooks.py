@@ -1,6 +1,7 @@
 """The stage notebooks' parameter cells agree with the package they call: typed parameters
 (papermill reports the types), and the choices their comments offer are the package's own."""
 import ast
+import functools
 
 import nbformat
 import papermill
@@ -12,6 +13,7 @@ from imageclf import classifiers, features, modeling
 STAGES = ("prepare", "train", "evaluate")
 
 
+@functools.cache
 def parameters(stage: str) -> dict:
     return papermill.inspect_notebook(str(project() / "notebooks" / f"{stage}.ipynb"))
 
