@@ -4,14 +4,17 @@ The stage notebooks import only this package. It never calls datalad: driving da
 outside is the job of the sibling package ``pipeline``.
 
 Modules, in the order the stages use them:
-    dataset   list images and labels, write the train/test CSVs
-    images    decode images (in CSV order) into RGB arrays, once: the pixels files
-    features  turn pixels into feature vectors (raw, color, hog, texture, patches)
-    patches   the learned feature kind: a k-means codebook of small patches
-    modeling  build, train, save and load classifiers
-    metrics   accuracy and the richer metrics file
-    plots     the figures the notebooks show
-    runtime   where a notebook ran (container, Python, package versions)
+    project      where the dataset root is (every notebook's setup cell)
+    dataset      list images and labels, write the train/test CSVs
+    images       decode images (in CSV order) into RGB arrays, once: the pixels files
+    features     turn pixels into feature vectors (raw, color, hog, texture, patches)
+    patches      the learned feature kind: a k-means codebook of small patches
+    classifiers  the classifiers offered and the main knob of each (standard library only)
+    modeling     the model: one Pipeline of the feature extractor and a classifier
+    metrics      accuracy and the richer metrics file
+    plots        the figures the notebooks show
+    runtime      where a notebook ran (container, Python, package versions)
 """
 
-__all__ = ["dataset", "images", "features", "patches", "modeling", "metrics", "plots", "runtime"]
+__all__ = ["project", "dataset", "images", "features", "patches", "classifiers", "modeling",
+           "metrics", "plots", "runtime"]

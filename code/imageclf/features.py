@@ -6,23 +6,27 @@ vectors are concatenated. The kinds:
 - ``raw``: every pixel value in [0, 1], flattened, as the handbook does (float32, not float64);
 - ``color``: where the colours are: a hue/saturation/value histogram of the whole image and of
   each of its four quadrants (sky above, grass below tell parachutes from golf balls);
-- ``hog``: histograms of oriented gradients (Dalal and Triggs): the outline of shapes;
+- ``hog``: histograms of oriented gradients (Dalal and Triggs; scikit-image's): the outline of
+  shapes;
 - ``texture``: local binary patterns, whole image and quadrants: fine texture such as dimples;
 - ``patches``: a codebook of small patches learned from the training images (imageclf.patches).
 
 Histograms are square-rooted (the Hellinger mapping), which lets linear and kernel models
 compare them well. ``patches`` learns from the training images, so features are computed by an
-:class:`Extractor` that train fits and saves inside the model file, and evaluate reuses.
+:class:`Extractor`, a scikit-learn transformer that train fits and saves as the first step of the
+model, and evaluate reuses.
 
-Everything is vectorised over a chunk of images with numpy (no per-image Python loop), and the
-chunks keep memory bounded: only the features of all images are held, never float copies of
-all pixels (except for ``raw``, whose features are the pixels).
+Everything is vectorised over a chunk of images with numpy (no per-image Python loop, except
+scikit-image's hog, which takes one image at a time), and the chunks keep memory bounded: only
+the features of all images are held, never float copies of all pixels (except for ``raw``,
+whose features are the pixels).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from skimage.feature import hog as skimage_hog
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from .patches import PatchCodebook
 
@@ -31,7 +35,11 @@ CHUNK = 256  # images converted at a time: bounds the float intermediates to a f
 
 
 class FeatureError(ValueError):
-    """An unknown feature name."""
+    """An unknown feature name, or no images."""
+
+
+class ImageSizeError(FeatureError):
+    """Images of another size than the model was trained on."""
 
 
 def parse(spec: str) -> list[str]:
@@ -60,7 +68,8 @@ def _quadrants(images: np.ndarray) -> list[np.ndarray]:
 
 
 def _histograms(codes: np.ndarray, n_bins: int) -> np.ndarray:
-    """Per-image normalised, square-rooted histograms of integer ``codes`` (n, ...) in [0, n_bins)."""
+    """Per-image normalised, square-rooted histograms of integer ``codes`` (n, ...) in
+    [0, n_bins)."""
     n = len(codes)
     flat = codes.reshape(n, -1) + (np.arange(n) * n_bins)[:, None]
     counts = np.bincount(flat.ravel(), minlength=n * n_bins).reshape(n, n_bins)
@@ -76,7 +85,8 @@ def _hsv_bins(bins: tuple[int, int, int]) -> np.ndarray:
     chroma = value - np.minimum(np.minimum(r, g), b)
     saturation = chroma / value
     safe = np.where(chroma > 0, chroma, 1.0)
-    hue = np.where(value == r, (g - b) / safe, np.where(value == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
+    hue = np.where(value == r, (g - b) / safe,
+                   np.where(value == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
     hue = np.where(chroma > 0, (hue / 6.0) % 1.0, 0.0)
     codes = [np.minimum((channel * n).astype(np.int64), n - 1)
              for channel, n in zip((hue, saturation, value), bins)]
@@ -91,7 +101,8 @@ def color_histograms(pixels: np.ndarray, bins: tuple[int, int, int] = (8, 3, 3))
     if bins not in _HSV_TABLES:
         _HSV_TABLES[bins] = _hsv_bins(bins)
     quantised = (pixels >> 2).astype(np.int64)
-    joint = _HSV_TABLES[bins][(quantised[..., 0] << 12) | (quantised[..., 1] << 6) | quantised[..., 2]]
+    colour_index = (quantised[..., 0] << 12) | (quantised[..., 1] << 6) | quantised[..., 2]
+    joint = _HSV_TABLES[bins][colour_index]
     n_bins = bins[0] * bins[1] * bins[2]
     return np.hstack([_histograms(part.astype(np.int64), n_bins) for part in _quadrants(joint)])
 
@@ -101,87 +112,97 @@ def _gray(pixels: np.ndarray) -> np.ndarray:
 
 
 def hog(pixels: np.ndarray, cell: int = 8, orientations: int = 9) -> np.ndarray:
-    """Histograms of oriented gradients: unsigned orientations shared linearly between the two
-    nearest bins, cells of ``cell`` pixels, blocks of 2x2 cells normalised with L2-Hys."""
-    gray = _gray(pixels)
-    gx = np.zeros_like(gray)
-    gy = np.zeros_like(gray)
-    gx[:, :, 1:-1] = gray[:, :, 2:] - gray[:, :, :-2]
-    gy[:, 1:-1, :] = gray[:, 2:, :] - gray[:, :-2, :]
-    n, height, width = gray.shape
-    rows, cols = height // cell, width // cell
-    magnitude = np.hypot(gx, gy)[:, : rows * cell, : cols * cell]
-    angle = (np.degrees(np.arctan2(gy, gx)) % 180.0)[:, : rows * cell, : cols * cell]
-    position = angle / (180.0 / orientations) - 0.5  # bin centres at half-bin offsets
-    lower = np.floor(position)
-    upper_share = position - lower
-    cell_index = ((np.arange(rows * cell) // cell)[:, None] * cols + np.arange(cols * cell) // cell)
-    base = (np.arange(n)[:, None, None] * rows * cols + cell_index) * orientations
-    histogram = np.zeros(n * rows * cols * orientations, dtype=np.float64)
-    for offset, share in ((0, 1.0 - upper_share), (1, upper_share)):
-        bins = (lower.astype(np.int64) + offset) % orientations
-        histogram += np.bincount((base + bins).ravel(), weights=(magnitude * share).ravel(),
-                                 minlength=histogram.size)
-    cells = histogram.reshape(n, rows, cols, orientations)
-    blocks = np.concatenate([cells[:, :-1, :-1], cells[:, :-1, 1:], cells[:, 1:, :-1], cells[:, 1:, 1:]],
-                            axis=-1)
-    blocks = blocks / np.sqrt((blocks ** 2).sum(axis=-1, keepdims=True) + 1e-10)
-    blocks = np.minimum(blocks, 0.2)
-    blocks = blocks / np.sqrt((blocks ** 2).sum(axis=-1, keepdims=True) + 1e-10)
-    return blocks.reshape(n, -1).astype(np.float32)
+    """Histograms of oriented gradients (scikit-image's): unsigned orientations, cells of
+    ``cell`` pixels, blocks of 2x2 cells normalised with L2-Hys."""
+    return np.stack([skimage_hog(image, orientations=orientations, pixels_per_cell=(cell, cell),
+                                 cells_per_block=(2, 2), block_norm="L2-Hys")
+                     for image in _gray(pixels)]).astype(np.float32)
+
+
+# The 3x3 neighbours of local binary patterns, bit 0 first: clockwise from the top left.
+LBP_NEIGHBOURS = ((0, 0), (0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0))
+
+
+def binary_patterns(gray: np.ndarray) -> np.ndarray:
+    """Local binary pattern codes (0-255) of gray images (n, h, w), border pixels left out: bit
+    ``i`` is set where neighbour ``LBP_NEIGHBOURS[i]`` is at least the centre.
+
+    Written here rather than taken from scikit-image: vectorised over all images it is about
+    three times faster than ``skimage.feature.local_binary_pattern`` image by image (1.3 s
+    against 3.5 s of CPU for 2,000 images of 100 px), and tests/imageclf/test_features.py
+    checks that it gives the library's codes."""
+    centre = gray[:, 1:-1, 1:-1]
+    h, w = centre.shape[1:]
+    codes = np.zeros(centre.shape, dtype=np.int64)
+    for bit, (dy, dx) in enumerate(LBP_NEIGHBOURS):
+        codes |= (gray[:, dy: dy + h, dx: dx + w] >= centre).astype(np.int64) << bit
+    return codes
 
 
 def texture(pixels: np.ndarray) -> np.ndarray:
     """Local binary patterns (8 neighbours at distance 1) of the image and its quadrants."""
-    gray = _gray(pixels)
-    centre = gray[:, 1:-1, 1:-1]
-    h, w = centre.shape[1:]
-    codes = np.zeros(centre.shape, dtype=np.int64)
-    neighbours = [(0, 0), (0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0)]
-    for bit, (dy, dx) in enumerate(neighbours):
-        codes |= (gray[:, dy: dy + h, dx: dx + w] >= centre).astype(np.int64) << bit
+    codes = binary_patterns(_gray(pixels))
     return np.hstack([_histograms(part, 256) for part in _quadrants(codes)])
 
 
 STATELESS = {"raw": raw_pixels, "color": color_histograms, "hog": hog, "texture": texture}
 
 
-@dataclass
-class Extractor:
-    """Computes a feature set; holds what the learned kinds learned from the training images."""
+class Extractor(TransformerMixin, BaseEstimator):
+    """The first step of the model: uint8 pixels (n, size, size, 3) in, float32 features out.
 
-    spec: str
-    codebook: PatchCodebook | None = None
+    A scikit-learn transformer, so that the model is one Pipeline of it and the classifier.
+    ``fit`` learns what the learned kinds need from the training images (seeded) and remembers
+    their size: a model applied to images of another size would compute other features, so
+    ``transform`` refuses them.
+    """
 
-    @classmethod
-    def fit(cls, spec: str, pixels: np.ndarray, codebook_size: int = 256, seed: int = 0) -> "Extractor":
-        """Parse ``spec`` and learn what it needs from the training ``pixels`` (seeded)."""
-        kinds = parse(spec)
-        codebook = PatchCodebook.fit(pixels, codebook_size, seed) if "patches" in kinds else None
-        return cls(spec, codebook)
+    def __init__(self, spec: str = "raw", codebook_size: int = 256, random_state: int = 0):
+        self.spec = spec
+        self.codebook_size = codebook_size
+        self.random_state = random_state
 
-    def _kind(self, kind: str, block: np.ndarray) -> np.ndarray:
-        return self.codebook.encode(block) if kind == "patches" else STATELESS[kind](block)
-
-    def transform(self, pixels: np.ndarray, mirrored: bool = False, chunk: int = CHUNK) -> np.ndarray:
-        """float32 features of uint8 ``pixels`` (n, size, size, 3), read ``chunk`` images at a
-        time (``pixels`` may be memory-mapped); ``mirrored`` flips every image left to right."""
+    def fit(self, pixels: np.ndarray, labels=None) -> "Extractor":
         kinds = parse(self.spec)
-        if not len(pixels):
-            raise FeatureError("No images to compute features of.")
-        if kinds == ["raw"] and not mirrored:
-            return raw_pixels(np.asarray(pixels))
-        parts = []
-        for start in range(0, len(pixels), chunk):
-            block = np.asarray(pixels[start: start + chunk])
-            if mirrored:
-                block = block[:, :, ::-1]
-            parts.append(np.hstack([self._kind(kind, block) for kind in kinds]))
-        return np.vstack(parts)
+        _check_pixels(pixels)
+        self.image_size_ = int(pixels.shape[1])
+        self.codebook_ = (PatchCodebook.fit(pixels, self.codebook_size, self.random_state)
+                          if "patches" in kinds else None)
+        return self
+
+    def transform(self, pixels: np.ndarray, mirrored: bool = False,
+                  chunk: int = CHUNK) -> np.ndarray:
+        """Features of ``pixels``, read ``chunk`` images at a time (``pixels`` may be
+        memory-mapped); ``mirrored`` flips every image left to right first."""
+        check_is_fitted(self, "image_size_")
+        _check_pixels(pixels)
+        if pixels.shape[1:3] != (self.image_size_, self.image_size_):
+            raise ImageSizeError(
+                f"The model was trained on {self.image_size_} px images, these are "
+                f"{pixels.shape[1]}x{pixels.shape[2]} px: run prepare and train with the same "
+                "image_size."
+            )
+        return _compute(pixels, parse(self.spec), self.codebook_, mirrored, chunk)
 
 
-def compute(pixels: np.ndarray, spec: str, chunk: int = CHUNK) -> np.ndarray:
-    """Features ``spec`` of ``pixels`` for feature sets that learn nothing (no ``patches``)."""
-    if "patches" in parse(spec):
-        raise FeatureError("patches are learned from training images: use Extractor.fit(...).transform.")
-    return Extractor(spec).transform(pixels, chunk=chunk)
+def _check_pixels(pixels: np.ndarray) -> None:
+    if pixels.ndim != 4 or pixels.shape[3] != 3:
+        raise FeatureError(f"Expected RGB images (n, size, size, 3), got an array of shape "
+                           f"{pixels.shape}: read them with imageclf.images.")
+    if not len(pixels):
+        raise FeatureError("No images to compute features of.")
+
+
+def _compute(pixels: np.ndarray, kinds: list[str], codebook: PatchCodebook | None,
+             mirrored: bool = False, chunk: int = CHUNK) -> np.ndarray:
+    if kinds == ["raw"] and not mirrored:
+        return raw_pixels(np.asarray(pixels))
+    parts = []
+    for start in range(0, len(pixels), chunk):
+        block = np.asarray(pixels[start: start + chunk])
+        if mirrored:
+            block = block[:, :, ::-1]
+        parts.append(np.hstack([codebook.encode(block) if kind == "patches"
+                                else STATELESS[kind](block) for kind in kinds]))
+    return np.vstack(parts)
+

@@ -54,7 +54,8 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
         return np.asarray(rgb, dtype=np.uint8)
 
 
-def _decode_chunk(paths: Sequence[str | Path], size: int) -> tuple[np.ndarray, list[int], list[tuple[str, str]]]:
+def _decode_chunk(paths: Sequence[str | Path],
+                  size: int) -> tuple[np.ndarray, list[int], list[tuple[str, str]]]:
     """Decode ``paths``; return their pixels, the positions that could be read, and the skipped."""
     pixels = np.empty((len(paths), size, size, 3), dtype=np.uint8)
     kept: list[int] = []
@@ -100,7 +101,8 @@ def load_images(
             kept.extend(number * chunk + index for index in chunk_kept)
             skipped.extend(chunk_skipped)
             done += len(chunks[number])
-            while progress_every and (reported + progress_every <= done or (done == len(paths) > reported)):
+            while progress_every and (reported + progress_every <= done
+                                      or (done == len(paths) > reported)):
                 reported = min(reported + progress_every, done)
                 print(f"loaded {reported}/{len(paths)} images", flush=True)
 
@@ -141,6 +143,6 @@ def open_pixels(path: str | Path, rows: int | None = None) -> np.ndarray:
     if pixels.ndim != 4 or pixels.shape[3] != 3 or pixels.dtype != np.uint8:
         raise ValueError(f"{path} does not hold RGB pixels written by prepare; run prepare again.")
     if rows is not None and len(pixels) != rows:
-        raise ValueError(f"{path} has {len(pixels)} images but its table {rows} rows: they come from "
-                         "different prepare runs. Run prepare again.")
+        raise ValueError(f"{path} has {len(pixels)} images but its table {rows} rows: they come "
+                         "from different prepare runs. Run prepare again.")
     return pixels

@@ -74,13 +74,14 @@ class PatchCodebook:
         for start in range(0, len(pixels), CHUNK):
             windows = _windows(shrink(np.asarray(pixels[start: start + CHUNK])))
             n, rows, cols = windows.shape[:3]
-            whitened = (_normalise(windows.reshape(n * rows * cols, -1)) - self.mean) @ self.whitening
+            normalised = _normalise(windows.reshape(n * rows * cols, -1))
+            whitened = (normalised - self.mean) @ self.whitening
             distances = np.sqrt(np.maximum(
-                (whitened ** 2).sum(axis=1)[:, None] - 2 * whitened @ self.centroids.T + squared_centroids, 0))
+                (whitened ** 2).sum(axis=1)[:, None] - 2 * whitened @ self.centroids.T
+                + squared_centroids, 0))
             active = np.maximum(distances.mean(axis=1, keepdims=True) - distances, 0)
             active = active.reshape(n, rows, cols, -1)
             h, w = rows // 2, cols // 2
-            parts.append(np.concatenate([active[:, :h, :w].sum(axis=(1, 2)), active[:, :h, w:].sum(axis=(1, 2)),
-                                         active[:, h:, :w].sum(axis=(1, 2)), active[:, h:, w:].sum(axis=(1, 2))],
-                                        axis=1))
+            quadrants = (active[:, :h, :w], active[:, :h, w:], active[:, h:, :w], active[:, h:, w:])
+            parts.append(np.concatenate([part.sum(axis=(1, 2)) for part in quadrants], axis=1))
         return np.vstack(parts).astype(np.float32)

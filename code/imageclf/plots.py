@@ -28,7 +28,7 @@ def sample_grid(frame: pd.DataFrame, per_class: int = 6, seed: int = 0, size: in
     return fig
 
 
-def class_counts(train_counts: pd.Series, test_counts: pd.Series) -> Figure:
+def class_balance(train_counts: pd.Series, test_counts: pd.Series) -> Figure:
     """Images per class in the train and test splits, side by side."""
     counts = pd.DataFrame({"train": train_counts, "test": test_counts}).fillna(0).astype(int)
     fig, ax = plt.subplots(figsize=(6, 0.6 + 0.5 * len(counts)))
@@ -60,8 +60,10 @@ def confusion_matrix(matrix: list[list[int]], labels: list[str]) -> Figure:
     return fig
 
 
-def misclassified(frame: pd.DataFrame, predicted: np.ndarray, pixels: np.ndarray, limit: int = 12) -> Figure:
-    """The first ``limit`` misclassified test images (rows of ``pixels``), titled true -> predicted."""
+def misclassified(frame: pd.DataFrame, predicted: np.ndarray, pixels: np.ndarray,
+                  limit: int = 12) -> Figure:
+    """The first ``limit`` misclassified test images (rows of ``pixels``), titled
+    true -> predicted."""
     wrong = np.flatnonzero(frame["label"].to_numpy() != predicted)[:limit]
     columns = 6
     rows = max(1, -(-len(wrong) // columns))

@@ -35,7 +35,8 @@ def test_written_table_has_handbook_layout_and_reads_back(raw, tmp_path):
     table = dataset.list_images(raw, "val", CATEGORIES)
     dataset.write_split(table, "data/test.csv")
     text = (tmp_path / "data/test.csv").read_text()
-    assert text.splitlines()[0] == ",filename,label"  # pandas' default index column, as in the handbook
+    # pandas' default index column, as in the handbook
+    assert text.splitlines()[0] == ",filename,label"
     assert text.splitlines()[1].startswith(f"0,{raw}/val/{GOLF}/")
     assert dataset.read_split("data/test.csv").equals(table)
 

@@ -1,5 +1,10 @@
+import warnings
+
 import numpy as np
 import pytest
+from skimage.feature import hog as skimage_hog
+from skimage.feature import local_binary_pattern
+from sklearn.exceptions import NotFittedError
 
 from imageclf import features
 
@@ -44,6 +49,14 @@ def test_color_lookup_matches_direct_hue_for_primary_colours():
     assert hue_bins == [0, 2, 5]  # hue 0, 1/3, 2/3 in 8 bins
 
 
+def test_hog_is_scikit_images_on_the_gray_image():
+    pixels = noise(n=2, size=24)
+    gray = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    expected = [skimage_hog(image, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2),
+                            block_norm="L2-Hys") for image in gray]
+    assert np.allclose(features.hog(pixels), np.array(expected, dtype=np.float32))
+
+
 def test_hog_sees_the_direction_of_edges():
     vertical, horizontal = features.hog(stripes(True)), features.hog(stripes(False))
     assert vertical.shape == (3, 3 * 3 * 4 * 9)  # 4x4 cells of 8 px -> 3x3 blocks of 2x2 cells x 9
@@ -51,6 +64,40 @@ def test_hog_sees_the_direction_of_edges():
     # gradient along x: orientation 0 deg (bins 0 and 8 share it); along y: 90 deg (bin 4)
     assert cells_v[[0, 8]].sum() > 0.9 * cells_v.sum()
     assert cells_h[4] > 0.9 * cells_h.sum()
+
+
+def library_binary_patterns(image: np.ndarray) -> np.ndarray:
+    """scikit-image's codes for our 3x3 neighbourhood, in our bit order, border left out.
+
+    The library samples a circle: at radius 1 its diagonal neighbours are interpolated between
+    pixels, where ours take the corner pixel (the original 3x3 operator of Ojala et al.). At
+    radius sqrt(2) its diagonal points fall exactly on the corners (and its axis points between
+    pixels). So its radius-1 codes give our four axis bits, its radius-sqrt(2) codes our four
+    diagonal bits.
+    """
+    # scikit-image's bit p: the point at angle 2*pi*p/8, counter-clockwise from the right.
+    library_neighbours = [(1, 2), (0, 2), (0, 1), (0, 0), (1, 0), (2, 0), (2, 1), (2, 2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # float images: we want exactly this input
+        by_radius = {radius: local_binary_pattern(image.astype(np.float64), 8, radius).astype(int)
+                     for radius in (1.0, np.sqrt(2))}
+    codes = np.zeros(image.shape, dtype=np.int64)
+    for bit, neighbour in enumerate(library_neighbours):
+        library = by_radius[1.0 if bit % 2 == 0 else np.sqrt(2)]
+        codes |= ((library >> bit) & 1) << features.LBP_NEIGHBOURS.index(neighbour)
+    return codes[1:-1, 1:-1]
+
+
+@pytest.mark.parametrize("grey_levels", [None, 3])  # 3 grey levels: many ties with the centre
+def test_binary_patterns_are_scikit_images_codes(grey_levels):
+    pixels = noise(n=4, size=20)
+    if grey_levels:
+        pixels = np.repeat(pixels[..., :1] % grey_levels, 3, axis=-1)
+    pixels[0] = stripes(True, n=1, size=20)[0]
+    gray = features._gray(pixels)
+    ours = features.binary_patterns(gray)
+    assert ours.shape == (4, 18, 18)
+    assert np.array_equal(ours, np.stack([library_binary_patterns(image) for image in gray]))
 
 
 def test_texture_of_a_flat_image_is_one_pattern():
@@ -61,8 +108,9 @@ def test_texture_of_a_flat_image_is_one_pattern():
 
 def test_features_do_not_depend_on_the_chunk_size():
     pixels = noise(n=9)
-    whole = features.compute(pixels, "hog+color+texture", chunk=256)
-    assert np.array_equal(whole, features.compute(pixels, "hog+color+texture", chunk=2))
+    extractor = features.Extractor("hog+color+texture").fit(pixels)
+    whole = extractor.transform(pixels, chunk=256)
+    assert np.array_equal(whole, extractor.transform(pixels, chunk=2))
     assert whole.dtype == np.float32 and whole.shape[0] == 9
 
 
@@ -70,26 +118,45 @@ def test_memory_mapped_pixels_give_the_same_features(tmp_path):
     pixels = noise()
     np.save(tmp_path / "p.npy", pixels)
     mapped = np.load(tmp_path / "p.npy", mmap_mode="r")
-    assert np.array_equal(features.compute(mapped, "color"), features.compute(pixels, "color"))
+    extractor = features.Extractor("color").fit(pixels)
+    assert np.array_equal(extractor.transform(mapped), extractor.transform(pixels))
 
 
 def test_mirrored_flips_left_and_right():
     pixels = noise(n=2)
-    extractor = features.Extractor("raw")
+    extractor = features.Extractor("raw").fit(pixels)
     assert np.array_equal(extractor.transform(pixels, mirrored=True),
                           extractor.transform(pixels[:, :, ::-1].copy()))
 
 
 def test_raw_features_are_the_handbooks_pixels_in_unit_range():
     pixels = noise(n=2, size=4)
-    assert np.allclose(features.Extractor("raw").transform(pixels).reshape(pixels.shape) * 255, pixels)
+    raw = features.Extractor("raw").fit(pixels).transform(pixels)
+    assert np.allclose(raw.reshape(pixels.shape) * 255, pixels)
 
 
-def test_learned_kinds_need_fitting():
-    with pytest.raises(features.FeatureError, match="Extractor.fit"):
-        features.compute(noise(), "patches")
+def test_learned_kinds_are_learned_from_the_training_images():
+    train = noise(n=4)
+    extractor = features.Extractor("patches", codebook_size=4, random_state=0).fit(train)
+    assert extractor.codebook_.centroids.shape[0] == 4
+    assert features.Extractor("color").fit(train).codebook_ is None
 
 
 def test_no_images_is_a_clear_error():
     with pytest.raises(features.FeatureError, match="No images"):
-        features.compute(noise(n=0), "color")
+        features.Extractor("color").fit(noise(n=0))
+
+
+def test_an_extractor_that_learned_nothing_yet_says_so():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        features.Extractor("color").transform(noise())
+
+
+def test_pixels_that_are_not_rgb_images_are_a_clear_error():
+    with pytest.raises(features.FeatureError, match="Expected RGB images"):
+        features.Extractor("color").fit(noise()[..., 0])
+
+
+def test_an_unknown_spec_is_refused_when_fitting():
+    with pytest.raises(features.FeatureError, match="Unknown features 'edges'"):
+        features.Extractor("edges").fit(noise())

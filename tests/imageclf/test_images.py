@@ -35,7 +35,8 @@ def test_unreadable_images_are_skipped_and_reported(tmp_path):
     loaded = images.load_images([tmp_path / "empty.JPEG", good, tmp_path / "corrupt.JPEG"], 8)
     assert loaded.kept.tolist() == [1]
     assert loaded.pixels.shape == (1, 8, 8, 3)
-    assert [path for path, _ in loaded.skipped] == [str(tmp_path / "empty.JPEG"), str(tmp_path / "corrupt.JPEG")]
+    skipped = [path for path, _ in loaded.skipped]
+    assert skipped == [str(tmp_path / "empty.JPEG"), str(tmp_path / "corrupt.JPEG")]
 
 
 def test_annexed_file_without_content_names_the_fix(tmp_path):

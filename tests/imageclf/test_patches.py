@@ -32,7 +32,7 @@ def test_codes_separate_textures_that_colour_cannot():
 
     train, train_labels = two_textures(40, 1)
     test, test_labels = two_textures(20, 2)
-    extractor = features.Extractor.fit("patches", train, codebook_size=16, seed=0)
+    extractor = features.Extractor("patches", codebook_size=16, random_state=0).fit(train)
     codes = extractor.transform(train)
     assert codes.shape == (40, 4 * 16) and codes.dtype == np.float32 and (codes >= 0).all()
     model = LogisticRegression(max_iter=1000).fit(codes, train_labels)

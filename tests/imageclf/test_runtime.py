@@ -27,7 +27,8 @@ def test_the_report_names_blas_kernel_threads_and_simd_level():
     pins, warning = pinned_environment()
     env = {**os.environ, **pins}
     env.pop("NPY_DISABLE_CPU_FEATURES", None)
-    report = subprocess.run([sys.executable, "-c", "from imageclf import runtime; print(runtime.report())"],
+    script = "from imageclf import runtime; print(runtime.report())"
+    report = subprocess.run([sys.executable, "-c", script],
                             env=env, capture_output=True, text=True, check=True).stdout
     blas = [line for line in report.splitlines() if line.startswith("blas")]
     assert [line.split(":")[0] for line in blas] == ["blas (numpy)", "blas (scipy)"]

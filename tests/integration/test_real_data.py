@@ -23,7 +23,8 @@ def real_data_clone(tmp_path, registered_dataset):
             "IMAGENETTE_URL=file://... pointing at imagenette2-160 data (CI: the shared stand-in)")
     clone = tmp_path / "ds"
     sh(["datalad", "clone", str(registered_dataset), str(clone)], tmp_path)
-    sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(tmp_path / "imagenette"))
+    sh([sys.executable, "-m", "pipeline", "data"], clone,
+       IMAGENETTE_DATASET=str(tmp_path / "imagenette"))
     return clone
 
 
@@ -37,11 +38,13 @@ def train_and_evaluate(clone, name: str) -> dict:
     in the container); return metrics.json."""
     model = EXPECTED["models"][name]
     run = [sys.executable, "-m", "pipeline", "run"]
-    overrides = [arg for key, value in model.get("overrides", {}).items() for arg in ("-p", key, str(value))]
+    overrides = [arg for key, value in model.get("overrides", {}).items()
+                 for arg in ("-p", key, str(value))]
     sh([*run, "train", "-f", model["params"], *overrides], clone)
     sh([*run, "evaluate"], clone)
     metrics = json.loads((clone / "metrics.json").read_text())
-    print(f"{name}: accuracy {metrics['accuracy']!r}, predictions {metrics['predictions_sha256'][:12]}")
+    print(f"{name}: accuracy {metrics['accuracy']!r}, "
+          f"predictions {metrics['predictions_sha256'][:12]}")
     return metrics
 
 
@@ -56,18 +59,21 @@ def test_every_shipped_configuration_on_real_images(real_data_clone):
         results[name] = train_and_evaluate(clone, name)
         if name == "best":
             train = history.run_record(clone, history.git(clone, "rev-parse", "HEAD~1"))
-            assert "params/best/train.yaml" in train["inputs"] and "-f params/best/train.yaml" in train["cmd"]
-            # Recomputing the best model from its record changes no byte: datalad makes no new commit.
+            assert "params/best/train.yaml" in train["inputs"]
+            assert "-f params/best/train.yaml" in train["cmd"]
+            # Recomputing the best model from its record changes no byte: no new commit.
             head = git(clone, "rev-parse", "HEAD")
             sh(["datalad", "rerun", git(clone, "rev-parse", "HEAD~1")], clone)
-            assert git(clone, "rev-parse", "HEAD") == head and git(clone, "status", "--porcelain") == ""
+            assert git(clone, "rev-parse", "HEAD") == head
+            assert git(clone, "status", "--porcelain") == ""
 
     if stand_in:
         found = {name: {key: metrics[key] for key in ("accuracy", "predictions_sha256")}
                  for name, metrics in results.items()}
         wanted = {name: {key: model[key] for key in ("accuracy", "predictions_sha256")}
                   for name, model in EXPECTED["models"].items()}
-        assert found == wanted, "results differ from tests/expected/stand-in.json (see README, Determinism)"
+        assert found == wanted, ("results differ from tests/expected/stand-in.json "
+                                 "(see README, Determinism)")
     else:  # another archive (the official one): the figures are not known exactly
         assert 0.79 <= results["random-forest"]["accuracy"] <= 0.83
         assert results["best"]["accuracy"] >= 0.92

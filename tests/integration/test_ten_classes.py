@@ -25,7 +25,9 @@ def test_ten_classes_are_prepared_trained_and_evaluated(tmp_path):
     assert sorted(names) == sorted(TEN_CLASSES)
     metrics = json.loads((clone / "metrics.json").read_text())
     assert metrics["labels"] == sorted(names.values()) and metrics["n_test_images"] == 30
-    assert len(metrics["confusion_matrix"]) == 10 and all(len(row) == 10 for row in metrics["confusion_matrix"])
+    matrix = metrics["confusion_matrix"]
+    assert len(matrix) == 10 and all(len(row) == 10 for row in matrix)
     prepare = run_record(clone, git(clone, "rev-parse", "HEAD~2"))
     assert "-f params/ten-classes/prepare.yaml" in prepare["cmd"]
-    assert len([p for p in prepare["inputs"] if p.startswith("data/raw/")]) == 20  # 10 folders x 2 splits
+    raw_inputs = [p for p in prepare["inputs"] if p.startswith("data/raw/")]
+    assert len(raw_inputs) == 20  # 10 folders x 2 splits

@@ -1,0 +1,26 @@
+import subprocess
+import sys
+
+from imageclf import classifiers, modeling
+
+
+def test_every_classifier_has_a_main_parameter_that_make_classifier_takes():
+    for name in classifiers.NAMES:
+        knob = classifiers.main_parameter(name)
+        classifier = modeling.make_classifier(name, **{knob: 3})
+        assert f"{knob}=3" in repr(classifier), name
+
+
+def test_the_handbooks_knobs():
+    assert classifiers.main_parameter("sgd") == "max_iter"
+    assert classifiers.main_parameter("random-forest") == "n_estimators"
+    assert classifiers.main_parameter("unknown") == "max_iter"
+
+
+def test_the_table_needs_no_scientific_python():
+    """`pipeline` reads it outside the container, where scikit-learn need not be installed."""
+    script = ("import sys, imageclf.classifiers; "
+              "print(sorted({'numpy', 'sklearn'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True).stdout
+    assert loaded.strip() == "[]"
