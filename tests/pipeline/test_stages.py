@@ -213,18 +213,6 @@ def test_unknown_classifier_is_refused_before_running(root):
         stages.plan(root, "train", [("classifier", "deep-net")])
 
 
-def test_notebook_choices_match_the_package(root):
-    import papermill
-    from imageclf import modeling
-
-    declared = papermill.inspect_notebook(str(root / "notebooks/train.ipynb"))
-    assert declared["classifier"]["help"] == "one of: " + ", ".join(modeling.CLASSIFIERS)
-    from imageclf import features
-
-    kinds = ", ".join(features.KINDS)
-    assert declared["features"]["help"].startswith(f"one or more of: {kinds} (")
-
-
 def test_missing_input_data_names_the_fix(root):
     with pytest.raises(stages.StageError, match="make data"):
         stages.run(root, "prepare")
