@@ -8,8 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from . import (commands, compare, container, engine, inputdata, lock, overhead, recovery, report,
-               stages, story, verify)
+from container import adapter
+
+from . import (commands, compare, image, inputdata, lock, overhead, recovery, report, stages,
+               story, verify)
 
 # Commands that write to the dataset: each holds its lock (one writer per dataset).
 WRITERS = {"data", "container", "run", "pipeline", "tutorial", "verify", "overhead"}
@@ -29,9 +31,9 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 def cmd_container(args: argparse.Namespace) -> None:
     if args.action in ("build", "setup"):
-        container.build(args.root, base=args.base)
+        image.build(args.root, base=args.base)
     if args.action in ("register", "setup"):
-        container.register(args.root)
+        image.register(args.root)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -179,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as stop:  # while waiting for the lock: nothing was done
         return fail(f"interrupted ({getattr(stop, 'signal_name', 'SIGINT')}) while waiting for the "
                     "dataset's lock; nothing was changed.", getattr(stop, "exit_code", 130))
-    except (stages.StageError, commands.CommandFailed, engine.EngineError, ValueError) as error:
+    except (stages.StageError, commands.CommandFailed, adapter.EngineError, ValueError) as error:
         return fail(error, getattr(error, "exit_code", 1))
 
 

@@ -1,5 +1,5 @@
 """The container cannot touch the dataset's machinery, and an interrupted run leaves nothing
-running (real podman through the registered image; pipeline/sandbox.py and engine.py)."""
+running (real podman through the registered image; code/container/sandbox.py and adapter.py)."""
 import os
 import shutil
 import signal
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import git, require, sh, tool_env
-from pipeline import engine
+from container import adapter
 
 PROBE = '''\
 import os, pathlib
@@ -60,7 +60,7 @@ def test_container_cannot_write_git_venv_annex_or_code_but_writes_outputs(isolat
     (clone / ".venv").mkdir()
     (clone / ".venv" / "marker").write_text("host only")
     # A container left behind by an adapter that was killed (SIGKILL): the next run removes it.
-    image = engine.image_id(clone / ".datalad/environments/software/image")
+    image = adapter.image_id(clone / ".datalad/environments/software/image")
     sh(["podman", "create", "--label", f"imageclf.dataset={clone}", "--label", "imageclf.adapter=1-1",
         image, "true"], clone)
 

@@ -43,7 +43,7 @@ Ending Cell 12-----------------------------------------
 [IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.
 cell 9: 1.8 s
 [INFO] == Command exit (modification check follows) =====
-run(ok): /work/ds (dataset) [python3 code/pipeline/engine.py run .dat...]
+run(ok): /work/ds (dataset) [python3 code/container/adapter.py run .d...]
 add(ok): data/test.csv (file)
 add(ok): data/train.csv (file)
 add(ok): executed/prepare.ipynb (file)

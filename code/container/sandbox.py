@@ -1,7 +1,7 @@
 """What a container run may touch in the dataset, and whom it runs as on the host.
 
 A notebook in the container must write its declared outputs, and nothing the host later runs
-or trusts. The adapter (engine.py) sees only ``{img} {cmd}``, not datalad's list of outputs, so
+or trusts. The adapter (adapter.py) sees only ``{img} {cmd}``, not datalad's list of outputs, so
 the rule is by place, not by file:
 
 - the dataset is mounted read-write at /dataset, and over it, read-only: its ``.git`` (hooks,
@@ -27,7 +27,7 @@ Hard-linked regular files are never shifted: an unlocked file in annex.thin mode
 object itself, and must stay unwritable. Paths git ignores that appear during the run were made
 by the container (nothing else writes the dataset then: runs hold its lock) and are removed.
 
-Standard library only: the adapter runs with any python3.
+Standard library only: the adapter (adapter.py) runs with any python3.
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from pipeline.errors import PipelineError
 
 MAPPED_IDS = 65536
 # The mapped range when root has no /etc/subuid entry: useradd allocates from 100000 upwards.
@@ -45,7 +47,7 @@ MACHINERY = (".datalad", ".gitattributes", ".gitignore", ".gitmodules", ".ci", "
              "notebooks", "params", "docs", "Makefile", "requirements.txt", "environment.yml")
 
 
-class SandboxError(RuntimeError):
+class SandboxError(PipelineError):
     """The dataset cannot be mounted as the rules above require."""
 
 

@@ -2,7 +2,7 @@ import os
 import subprocess
 
 from helpers import require
-from pipeline import sandbox
+from container import sandbox
 
 
 def work_tree(path):

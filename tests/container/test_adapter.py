@@ -5,13 +5,16 @@ import subprocess
 
 import pytest
 
-from pipeline import engine
+from container import adapter
+from pipeline.errors import EXIT_ADAPTER
 
 
 def dataset(tmp_path):
-    """A git work tree with a .datalad folder, an ignored .venv and an ignored file."""
+    """A dataset's git work tree (.datalad/config, notebooks/), an ignored .venv and file."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".datalad").mkdir()
+    (tmp_path / ".datalad" / "config").write_text("")
+    (tmp_path / "notebooks").mkdir()
     (tmp_path / "sub").mkdir()
     (tmp_path / ".gitignore").write_text(".venv/\n*.log\n")
     (tmp_path / ".venv").mkdir()
@@ -21,13 +24,13 @@ def dataset(tmp_path):
 
 def test_run_command_isolates_the_container(tmp_path, monkeypatch):
     root = dataset(tmp_path)
-    monkeypatch.setattr(engine.os, "getuid", lambda: 1000)
-    args = engine.run_command("podman", "sha256:abc", ["papermill", "a", "b"], workdir=root / "sub", name="n1")
+    monkeypatch.setattr(adapter.os, "getuid", lambda: 1000)
+    args = adapter.run_command("podman", "sha256:abc", ["papermill", "a", "b"], workdir=root / "sub", name="n1")
     assert args[:2] == ["podman", "run"]
     assert args[args.index("--network") + 1] == "none"
     assert {"--rm", "--init", "--cap-drop=all", "--security-opt=no-new-privileges"} <= set(args)
     assert args[args.index("--name") + 1] == "n1"
-    assert f"{engine.DATASET_LABEL}={root}" in args
+    assert f"{adapter.DATASET_LABEL}={root}" in args
     assert args[args.index("-w") + 1] == "/dataset/sub"
     volumes = [args[i + 1] for i, arg in enumerate(args) if arg == "-v"]
     assert volumes[0] == f"{root}:/dataset"  # the dataset, nothing else of the host...
@@ -42,43 +45,43 @@ def test_run_command_isolates_the_container(tmp_path, monkeypatch):
 
 def test_root_runs_the_container_in_a_subordinate_id_range(tmp_path, monkeypatch):
     root = dataset(tmp_path)
-    monkeypatch.setattr(engine.os, "getuid", lambda: 0)
-    monkeypatch.setattr(engine.sandbox, "id_mapping", lambda: (200000, 300000))
-    args = engine.run_command("podman", "sha256:abc", ["true"], workdir=root)
+    monkeypatch.setattr(adapter.os, "getuid", lambda: 0)
+    monkeypatch.setattr(adapter.sandbox, "id_mapping", lambda: (200000, 300000))
+    args = adapter.run_command("podman", "sha256:abc", ["true"], workdir=root)
     assert args[args.index("--uidmap") + 1] == "0:200000:65536"
     assert args[args.index("--gidmap") + 1] == "0:300000:65536"
     assert "-u" not in args and "--userns" not in args
 
 
 def test_adapter_id_tells_a_live_adapter_from_a_gone_one():
-    assert engine.adapter_alive(engine.adapter_id())
-    assert not engine.adapter_alive(f"{os.getpid()}-1")  # same pid, other start time: reused
-    assert not engine.adapter_alive("")
+    assert adapter.adapter_alive(adapter.adapter_id())
+    assert not adapter.adapter_alive(f"{os.getpid()}-1")  # same pid, other start time: reused
+    assert not adapter.adapter_alive("")
 
 
 def test_image_id_is_the_digest_of_the_saved_config(tmp_path):
     config = b'{"architecture": "amd64"}'
     (tmp_path / "abc.json").write_bytes(config)
     (tmp_path / "manifest.json").write_text(json.dumps([{"Config": "abc.json", "Layers": []}]))
-    assert engine.image_id(tmp_path) == "sha256:" + hashlib.sha256(config).hexdigest()
+    assert adapter.image_id(tmp_path) == "sha256:" + hashlib.sha256(config).hexdigest()
 
 
 def test_missing_image_content_names_the_fix(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CONTAINER_ENGINE", "sh")  # any engine on PATH: the image check comes first
-    assert engine.main(["run", str(tmp_path / "image"), "true"]) == 3
+    assert adapter.main(["run", str(tmp_path / "image"), "true"]) == EXIT_ADAPTER
     assert "datalad get" in capsys.readouterr().err
 
 
 def test_unknown_engine_is_reported(monkeypatch):
     monkeypatch.setenv("CONTAINER_ENGINE", "no-such-engine")
-    with pytest.raises(engine.EngineError, match="not on PATH"):
-        engine.engine_name()
+    with pytest.raises(adapter.EngineError, match="not on PATH"):
+        adapter.engine_name()
 
 
 def test_podman_gets_project_settings_only_when_runc_is_there(monkeypatch):
     monkeypatch.delenv("CONTAINERS_CONF", raising=False)
-    monkeypatch.setattr(engine.shutil, "which", lambda name: "/usr/bin/runc")
-    assert engine.engine_env("podman")["CONTAINERS_CONF"].endswith("code/container/containers.conf")
-    assert "CONTAINERS_CONF" not in engine.engine_env("docker")
-    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
-    assert "CONTAINERS_CONF" not in engine.engine_env("podman")
+    monkeypatch.setattr(adapter.shutil, "which", lambda name: "/usr/bin/runc")
+    assert adapter.engine_env("podman")["CONTAINERS_CONF"].endswith("code/container/containers.conf")
+    assert "CONTAINERS_CONF" not in adapter.engine_env("docker")
+    monkeypatch.setattr(adapter.shutil, "which", lambda name: None)
+    assert "CONTAINERS_CONF" not in adapter.engine_env("podman")
