@@ -17,14 +17,17 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import EXIT_BUSY, PipelineError
+
 LOCK_NAME = "imageclf.lock"
-EXIT_BUSY = 75  # EX_TEMPFAIL: another command writes to the dataset and --no-wait was given
 
 _held: dict[Path, int] = {}  # lock file -> descriptor, for the commands this process runs
 
 
-class DatasetBusy(RuntimeError):
+class DatasetBusy(PipelineError):
     """Another command holds the dataset's lock and we were told not to wait."""
+
+    exit_code = EXIT_BUSY
 
 
 def git_dir(root: Path) -> Path:

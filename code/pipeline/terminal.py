@@ -1,6 +1,6 @@
 """What the terminal shows of a command the pipeline runs, and where the rest goes.
 
-The terminal reads as a lesson: each command as typed (commands.show), the lines that teach
+The terminal reads as a lesson: each command as typed (commands.print_command), the lines that teach
 (what the notebook found, errors, git's own answers), one progress line for long steps and a
 one-line outcome with the time. Everything a command printed goes, in full, to a log file under
 the dataset's .git/ (never committed, never seen by datalad status), named at the end; a failed
@@ -26,8 +26,10 @@ import time
 from pathlib import Path
 
 try:
+    from .errors import EXIT_USAGE
     from .progress import ProgressLine
 except ImportError:  # run as a script by the Makefile, before .venv exists
+    from errors import EXIT_USAGE
     from progress import ProgressLine
 
 LOG_FOLDER = "imageclf-logs"
@@ -317,7 +319,7 @@ def main(argv: list[str]) -> int:
     """``terminal.py -- COMMAND...``: show, run and watch one command (the Makefile's pip)."""
     if not argv or argv[0] != "--" or len(argv) < 2:
         print("usage: python3 code/pipeline/terminal.py -- COMMAND [ARGS...]", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     command = argv[1:]
     if not verbose():
         print(f"$ {shlex.join(command)}", flush=True)

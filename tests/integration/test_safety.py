@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from helpers import git, sh, tool_env
 from pipeline import history, lock
+from pipeline.errors import EXIT_BUSY, EXIT_FAILED, signal_exit_code
 from run_records import run_commits, run_record
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -61,7 +61,7 @@ def test_one_writer_at_a_time_and_a_killed_command_is_settled_by_the_next(clone_
         for run in runs:
             assert next(run.stdout).startswith(f"Waiting for pid {os.getpid()} (`the test, holding the lock`")
         refused = sh([*PIPELINE, "run", "evaluate", "--no-wait", "--container", "none"], clone, check=False)
-        assert refused.returncode == 75, refused.stderr
+        assert refused.returncode == EXIT_BUSY, refused.stderr
         assert "`the test, holding the lock`" in refused.stderr
     printed = [run.communicate(timeout=600)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], printed
@@ -100,11 +100,11 @@ def test_refusals_need_the_dataset_and_lose_nothing(clone_with_data):
     (clone / "results/keep.txt").write_text("mine\n")  # git-ignored
     refused = sh([*PIPELINE, "run", "evaluate", "-p", "accuracy_file", "results/keep.txt",
                   "--container", "none"], clone, check=False)
-    assert refused.returncode == 1 and "results/keep.txt exists and no commit holds it" in refused.stderr
+    assert refused.returncode == EXIT_FAILED and "results/keep.txt exists and no commit holds it" in refused.stderr
     assert (clone / "results/keep.txt").read_text() == "mine\n"
     unknown = sh([*PIPELINE, "run", "prepare", "-p", "categories", "{n01440764: tench, n03888257: parachute}",
                   "--container", "none"], clone, check=False)
-    assert unknown.returncode == 1
+    assert unknown.returncode == EXIT_FAILED
     assert "No category folder n01440764 in data/raw/imagenette2-160/train; the folders there are: " \
            "n03445777, n03888257" in unknown.stderr
     assert not OUR_FRAME.search(refused.stderr + unknown.stderr)
@@ -146,7 +146,7 @@ def test_soak_interruptions_are_always_recovered(request):
         if run.returncode == 0:
             continue  # it ended before the signal: not an interruption
         interrupted += 1
-        assert run.returncode == 128 + sig, printed
+        assert run.returncode == signal_exit_code(sig), printed
         assert f"interrupted ({sig.name})" in printed, printed
         new = git(clone, "rev-parse", "HEAD")
         if new != head:  # the message must say what the history holds
