@@ -14,12 +14,15 @@ import atexit
 import functools
 import os
 import shutil
+import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from pipeline import commands
+
 REPO = Path(__file__).resolve().parents[1]
 # What only dataset work changes: a registered container (its folder, not the committed
 # .gitattributes beside it) and subdatasets such as data/raw.
@@ -38,13 +41,20 @@ def require(condition: bool, reason: str) -> None:
 
 
 def tool_env(clone: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment a user has after `. .venv/bin/activate`, importing the clone's own code."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    """The environment a user has after `. .venv/bin/activate` (the pipeline's own), importing
+    the clone's own code."""
+    env = commands.tool_env()
     if clone is not None:
         env["PYTHONPATH"] = str(clone / "code")
     env.update(extra)
     return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (the system picked it a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def sh(args: list[str], cwd: Path, check: bool = True, **extra: str) -> subprocess.CompletedProcess:

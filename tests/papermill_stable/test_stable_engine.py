@@ -3,7 +3,6 @@ timing of the kernel's output and whatever the host's processor settings."""
 import os
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 
 import nbformat
