@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 # .gitattributes beside it) and subdatasets such as data/raw.
 DATASET_WORK_PATHS = [".gitmodules", ":(glob).datalad/environments/*/**"]
 RUN_RECORD_MARKER = "^=== Do not change lines below ===$"  # datalad's run-record delimiter
-CODE_PATHS = ["code", "tests", "notebooks", "Makefile", "requirements.txt", "environment.yml", ".ci"]
+CODE_PATHS = ["code", "tests", "notebooks", "Makefile", "requirements.txt", "environment.yml",
+              ".ci"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -62,7 +63,8 @@ def sh(args: list[str], cwd: Path, check: bool = True, **extra: str) -> subproce
     result = subprocess.run(args, cwd=cwd, env=tool_env(cwd, **extra), stdin=subprocess.DEVNULL,
                             capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
+                             f"{result.stderr[-4000:]}")
     return result
 
 
@@ -71,7 +73,8 @@ def git(clone: Path, *args: str) -> str:
 
 
 def _git_lines(repo: Path, *args: str) -> list[str]:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.split()
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.split()
 
 
 def dataset_work_commits(repo: Path, rev: str = "HEAD") -> set[str]:
@@ -112,7 +115,8 @@ def fetch_commit(source: Path, commit: str, target: Path) -> Path:
     """A new repository holding ``commit`` and its history as branch main, and nothing else."""
     quiet = {"check": True, "stdout": subprocess.DEVNULL, "env": tool_env()}
     subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(target)], **quiet)
-    subprocess.run(["git", "fetch", "--quiet", "--no-tags", str(source), commit], cwd=target, **quiet)
+    subprocess.run(["git", "fetch", "--quiet", "--no-tags", str(source), commit], cwd=target,
+                   **quiet)
     subprocess.run(["git", "reset", "--quiet", "--hard", "FETCH_HEAD"], cwd=target, **quiet)
     return target
 

@@ -77,20 +77,23 @@ def engine_env(engine: str) -> dict[str, str]:
     env = dict(os.environ)
     if engine == "podman" and "CONTAINERS_CONF" not in env and shutil.which("runc"):
         env["CONTAINERS_CONF"] = str(PODMAN_CONF)
-    if engine == "podman" and os.name == "posix" and os.getuid() != 0 and "CONTAINERS_STORAGE_CONF" not in env:
+    rootless_podman = engine == "podman" and os.name == "posix" and os.getuid() != 0
+    if rootless_podman and "CONTAINERS_STORAGE_CONF" not in env:
         storage = rootless.storage_conf(env.get("CONTAINERS_CONF"))
         if storage:
             env["CONTAINERS_STORAGE_CONF"] = str(storage)
     return env
 
 
-def engine_call(args: list[str], engine: str | None = None, **kwargs) -> subprocess.CompletedProcess:
+def engine_call(args: list[str], engine: str | None = None,
+                **kwargs) -> subprocess.CompletedProcess:
     engine = engine or engine_name()
     return subprocess.run([engine, *args], env=engine_env(engine), **kwargs)
 
 
 def image_id(image_dir: str | Path) -> str:
-    """The id of the image saved in ``image_dir``: the digest of its config, as engines compute it."""
+    """The id of the image saved in ``image_dir``: the digest of its config, as engines
+    compute it."""
     manifest = json.loads((Path(image_dir) / "manifest.json").read_text())
     if len(manifest) != 1:
         raise EngineError(f"{image_dir} must hold exactly one image, found {len(manifest)}.")
@@ -162,12 +165,13 @@ def run_command(engine: str, ident: str, command: list[str], workdir: str | Path
 
 def containers_of(engine: str, root: Path) -> dict[str, str]:
     """This dataset's containers (any state): id -> the adapter that started it."""
-    listed = engine_call(["ps", "-a", "-q", "--no-trunc", "--filter", f"label={DATASET_LABEL}={root}"],
-                         engine, capture_output=True, text=True)
+    listed = engine_call(["ps", "-a", "-q", "--no-trunc", "--filter",
+                          f"label={DATASET_LABEL}={root}"], engine, capture_output=True, text=True)
     found = {}
     for container in listed.stdout.split():
-        owner = engine_call(["inspect", "--format", f'{{{{index .Config.Labels "{ADAPTER_LABEL}"}}}}',
-                             container], engine, capture_output=True, text=True)
+        label = f'{{{{index .Config.Labels "{ADAPTER_LABEL}"}}}}'
+        owner = engine_call(["inspect", "--format", label, container], engine,
+                            capture_output=True, text=True)
         found[container] = owner.stdout.strip()
     return found
 
@@ -234,7 +238,8 @@ def run_isolated(engine: str, ident: str, command: list[str]) -> int:
     client = None
     try:
         args = run_command(engine, ident, command, name=name)
-        signal.pthread_sigmask(signal.SIG_BLOCK, handled)  # no interrupt between start and `client =`
+        # No interrupt between the start and `client =`: it would leave the container unstopped.
+        signal.pthread_sigmask(signal.SIG_BLOCK, handled)
         for signum in handled:
             signal.signal(signum, _raise_interrupted)
         if rootful(engine):
@@ -247,7 +252,8 @@ def run_isolated(engine: str, ident: str, command: list[str]) -> int:
     except Interrupted as interrupt:
         for signum in handled:
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        print(f"\n{signal.Signals(interrupt.signum).name}: stopping the container...", file=sys.stderr, flush=True)
+        print(f"\n{signal.Signals(interrupt.signum).name}: stopping the container...",
+              file=sys.stderr, flush=True)
         stop(engine, name, client)
         return signal_exit_code(interrupt.signum)
     finally:

@@ -23,7 +23,8 @@ def config_home() -> Path:
 
 
 def storage_conf_text(home: Path, fuse_overlayfs: str) -> str:
-    return ("# Written by imageclf (code/container/rootless.py): rootless podman fell back to vfs here.\n"
+    return ("# Written by imageclf (code/container/rootless.py): rootless podman fell back to vfs "
+            "here.\n"
             "[storage]\ndriver = \"overlay\"\n"
             f"rootless_storage_path = \"{home}/.local/share/imageclf/containers/storage\"\n"
             f"[storage.options.overlay]\nmount_program = \"{fuse_overlayfs}\"\n")
@@ -50,9 +51,9 @@ def storage_conf(containers_conf: str | None) -> Path | None:
         return None
     fuse_overlayfs = shutil.which("fuse-overlayfs")
     if not fuse_overlayfs:
-        raise RootlessError("Rootless podman stores images here with the vfs driver, with which a container "
-                          "cannot run as you. Install fuse-overlayfs (`sudo apt-get install fuse-overlayfs`, "
-                          "or `make engine` as root) and run again.")
+        raise RootlessError("Rootless podman stores images here with the vfs driver, with which a "
+                            "container cannot run as you. Install fuse-overlayfs (`sudo apt-get "
+                            "install fuse-overlayfs`, or `make engine` as root) and run again.")
     project_conf.parent.mkdir(parents=True, exist_ok=True)
     project_conf.write_text(storage_conf_text(Path.home(), fuse_overlayfs))
     print(f"rootless podman: overlay storage through fuse-overlayfs, configured in {project_conf}",

@@ -81,7 +81,8 @@ def read_only_paths(root: Path) -> list[str]:
 
 def _checked(path: str) -> str:
     if "," in path or ":" in path:  # the engines' mount syntax has no escape for these
-        raise SandboxError(f"{path!r}: a path with ',' or ':' cannot be mounted into the container; "
+        raise SandboxError(f"{path!r}: a path with ',' or ':' cannot be mounted into the "
+                           "container; "
                            "rename it.")
     return path
 
@@ -96,7 +97,8 @@ def mount_args(engine: str, root: Path, mount_point: str) -> list[str]:
             continue  # as above
         inside = f"{mount_point}/{_checked(path.rstrip('/'))}"
         if path.endswith("/"):
-            options = ",notmpcopyup" if engine == "podman" else ""  # podman copies content up by default
+            # podman copies the hidden content up into the tmpfs by default
+            options = ",notmpcopyup" if engine == "podman" else ""
             args += ["--mount", f"type=tmpfs,destination={inside}{options}"]
         else:
             args += ["-v", f"/dev/null:{inside}:ro"]
@@ -127,7 +129,8 @@ def userns_args() -> list[str]:
 
 
 def _writable_entries(root: Path, with_links: bool):
-    """Folders and files of the writable part of the work tree (read-only and hidden parts pruned)."""
+    """Folders and files of the writable part of the work tree (read-only and hidden parts
+    pruned)."""
     skipped = {path.rstrip("/") for path in (*read_only_paths(root), *ignored_paths(root))}
     yield root
     for folder, dirs, files in os.walk(root):
@@ -161,7 +164,8 @@ def shift_ownership(root: Path, into_container: bool) -> int:
             uid = _shift(status.st_uid, uid_base, uid_base + MAPPED_IDS, -uid_base)
             gid = _shift(status.st_gid, gid_base, gid_base + MAPPED_IDS, -gid_base)
         if uid is not None or gid is not None:
-            os.lchown(path, status.st_uid if uid is None else uid, status.st_gid if gid is None else gid)
+            os.lchown(path, status.st_uid if uid is None else uid,
+                      status.st_gid if gid is None else gid)
             moved += 1
     return moved
 

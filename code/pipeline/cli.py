@@ -10,7 +10,8 @@ from pathlib import Path
 
 from imageclf.project import NotInDataset, find_root
 
-from . import commands, compare, image, inputdata, lock, overhead, recovery, report, stages, story, verify
+from . import (commands, compare, image, inputdata, lock, overhead, recovery, report, stages,
+               story, verify)
 from .errors import EXIT_BUSY, EXIT_DIFFERENT, EXIT_FAILED, EXIT_INTERRUPTED, PipelineError
 
 # Commands that write to the dataset: each holds its lock (one writer per dataset).

@@ -142,7 +142,8 @@ def output(args: list[str], cwd: str | Path | None = None) -> str:
 
 
 def remove_tree(path: Path) -> None:
-    """Delete a dataset folder; its annexed content sits in read-only folders, so open them first."""
+    """Delete a dataset folder; its annexed content sits in read-only folders, so open them
+    first."""
     for folder, dirs, _ in os.walk(path):
         for name in dirs:
             os.chmod(os.path.join(folder, name), 0o755)

@@ -46,9 +46,11 @@ def apt_mirror() -> str:
         for uri in re.findall(r"^URIs:\s*(\S+)", path.read_text(), flags=re.M):
             if "security" not in uri:
                 return uri
-    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt").glob("sources.list.d/*.list"))]:
+    one_line_sources = sorted(Path("/etc/apt").glob("sources.list.d/*.list"))
+    for path in [Path("/etc/apt/sources.list"), *one_line_sources]:
         if path.exists():
-            match = re.search(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+\S+\s+main", path.read_text(), flags=re.M)
+            match = re.search(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+\S+\s+main", path.read_text(),
+                              flags=re.M)
             if match and "security" not in match.group(1):
                 return match.group(1)
     raise adapter.EngineError("No Debian mirror found in /etc/apt: cannot bootstrap a base image.")
@@ -61,15 +63,18 @@ def bootstrap_base(engine: str) -> str:
         return LOCAL_BASE
     if not shutil.which("debootstrap") or os.geteuid() != 0:
         raise adapter.EngineError(
-            f"The official base {OFFICIAL_BASE} cannot be pulled, and bootstrapping a Debian base "
-            "needs root and debootstrap (`apt-get install debootstrap`). Pull the base on a machine "
-            "with registry access, or pass BASE=<an image you have>."
+            f"The official base {OFFICIAL_BASE} cannot be pulled, and bootstrapping a Debian "
+            "base needs root and debootstrap (`apt-get install debootstrap`). Pull the base on a "
+            "machine with registry access, or pass BASE=<an image you have>."
         )
     with tempfile.TemporaryDirectory(prefix="imageclf-rootfs-") as rootfs:
-        commands.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
-                      "bookworm", rootfs, apt_mirror()])
-        tar = subprocess.Popen(["tar", "-C", rootfs, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
-        imported = _shown(["import", "-", LOCAL_BASE], engine, stdin=tar.stdout, stdout=subprocess.DEVNULL)
+        commands.run(["debootstrap", "--variant=minbase",
+                      "--include=python3,python3-venv,ca-certificates", "bookworm", rootfs,
+                      apt_mirror()])
+        tar = subprocess.Popen(["tar", "-C", rootfs, "--numeric-owner", "-c", "."],
+                               stdout=subprocess.PIPE)
+        imported = _shown(["import", "-", LOCAL_BASE], engine, stdin=tar.stdout,
+                          stdout=subprocess.DEVNULL)
         tar.wait()
         if imported.returncode != 0 or tar.returncode != 0:
             raise adapter.EngineError(f"Importing the bootstrapped base into {engine} failed.")
@@ -116,9 +121,11 @@ def build(root: Path, base: str | None = None) -> str:
     if index and not index.startswith("file:"):
         args += ["--build-arg", f"PIP_INDEX_URL={index}"]
     # The context is code/ so that the recipe can install code/papermill_stable as well.
-    built = _shown([*args, "-f", str(root / RECIPE_DIR / "Containerfile"), str(root / "code")], engine)
+    built = _shown([*args, "-f", str(root / RECIPE_DIR / "Containerfile"), str(root / "code")],
+                   engine)
     if built.returncode != 0:
-        raise adapter.EngineError(f"Building {IMAGE} failed; the build output above shows the step.")
+        raise adapter.EngineError(f"Building {IMAGE} failed; the build output above shows the "
+                                  "step.")
     return image_id_of(engine, IMAGE)
 
 
@@ -138,7 +145,8 @@ def registered_id(root: Path) -> str | None:
 
 
 def save_image(engine: str, image: str, target: Path) -> None:
-    """``docker save`` the image and unpack it into ``target`` (the layout datalad-container uses)."""
+    """``docker save`` the image and unpack it into ``target`` (the layout datalad-container
+    uses)."""
     if target.exists():
         shutil.rmtree(target)  # symlinks into the annex; the objects stay until dropped
     target.mkdir(parents=True)
@@ -178,5 +186,5 @@ def register(root: Path) -> None:
         commands.run(["datalad", "save", "-m",
                       f"Track the {NAME} container image built from {RECIPE_DIR}", IMAGE_DIR],
                      cwd=root)
-    commands.run(["datalad", "containers-add", NAME, "--image", IMAGE_DIR, "--call-fmt", CALL_FORMAT,
-                  *(["--update"] if registered else [])], cwd=root)
+    commands.run(["datalad", "containers-add", NAME, "--image", IMAGE_DIR,
+                  "--call-fmt", CALL_FORMAT, *(["--update"] if registered else [])], cwd=root)

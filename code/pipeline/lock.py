@@ -79,7 +79,8 @@ def hold(root: Path, command: str | None = None, wait: bool = True):
 
 
 @contextlib.contextmanager
-def hold_file(path: Path, command: str | None = None, wait: bool = True, what: str = "this dataset"):
+def hold_file(path: Path, command: str | None = None, wait: bool = True,
+              what: str = "this dataset"):
     """The lock itself, on any file (also one beside a dataset that does not exist yet)."""
     if path in _held:
         yield

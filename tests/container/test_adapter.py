@@ -25,7 +25,8 @@ def dataset(tmp_path):
 def test_run_command_isolates_the_container(tmp_path, monkeypatch):
     root = dataset(tmp_path)
     monkeypatch.setattr(adapter.os, "getuid", lambda: 1000)
-    args = adapter.run_command("podman", "sha256:abc", ["papermill", "a", "b"], workdir=root / "sub", name="n1")
+    args = adapter.run_command("podman", "sha256:abc", ["papermill", "a", "b"],
+                               workdir=root / "sub", name="n1")
     assert args[:2] == ["podman", "run"]
     assert args[args.index("--network") + 1] == "none"
     assert {"--rm", "--init", "--cap-drop=all", "--security-opt=no-new-privileges"} <= set(args)
@@ -81,7 +82,8 @@ def test_unknown_engine_is_reported(monkeypatch):
 def test_podman_gets_project_settings_only_when_runc_is_there(monkeypatch):
     monkeypatch.delenv("CONTAINERS_CONF", raising=False)
     monkeypatch.setattr(adapter.shutil, "which", lambda name: "/usr/bin/runc")
-    assert adapter.engine_env("podman")["CONTAINERS_CONF"].endswith("code/container/containers.conf")
+    settings = adapter.engine_env("podman")["CONTAINERS_CONF"]
+    assert settings.endswith("code/container/containers.conf")
     assert "CONTAINERS_CONF" not in adapter.engine_env("docker")
     monkeypatch.setattr(adapter.shutil, "which", lambda name: None)
     assert "CONTAINERS_CONF" not in adapter.engine_env("podman")

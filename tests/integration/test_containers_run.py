@@ -14,19 +14,22 @@ OLD_ADAPTER = "python3 code/pipeline/engine.py run"  # in records made before th
 
 
 def test_registration_is_portable(registered_dataset):
-    config = git(registered_dataset, "config", "-f", ".datalad/config", "--get-regexp", "datalad.containers.software")
+    config = git(registered_dataset, "config", "-f", ".datalad/config", "--get-regexp",
+                 "datalad.containers.software")
     assert f"datalad.containers.software.image {IMAGE_DIR}" in config
     assert CALL_FORMAT == f"{ADAPTER} {{img}} {{cmd}}"
     assert f"datalad.containers.software.cmdexec {CALL_FORMAT}" in config
     assert str(registered_dataset) not in config and "/usr/" not in config
     manifest = registered_dataset / IMAGE_DIR / "manifest.json"
     layers = json.loads(manifest.read_text())[0]["Layers"]
-    assert layers and all((registered_dataset / IMAGE_DIR / layer).is_symlink() for layer in layers)  # annexed
+    annexed = [(registered_dataset / IMAGE_DIR / layer).is_symlink() for layer in layers]
+    assert layers and all(annexed)
 
 
 def test_registering_again_changes_nothing(registered_dataset):
     head = git(registered_dataset, "rev-parse", "HEAD")
-    printed = sh([sys.executable, "-m", "pipeline", "container", "setup"], registered_dataset).stdout
+    printed = sh([sys.executable, "-m", "pipeline", "container", "setup"],
+                 registered_dataset).stdout
     assert "already tracks this image" in printed
     assert git(registered_dataset, "rev-parse", "HEAD") == head
 
@@ -62,7 +65,8 @@ def test_stages_run_in_the_container_and_rerun_identically(container_clone):
 def test_container_has_no_network_and_sees_only_the_dataset(container_clone):
     probe = ("import os, pathlib; print('interfaces', sorted(os.listdir('/sys/class/net'))); "
              "print('cwd', os.getcwd()); print('home', sorted(os.listdir('/home')))")
-    result = sh(["datalad", "containers-run", "-n", "software", "--explicit", f'python3 -c "{probe}"'], container_clone)
+    result = sh(["datalad", "containers-run", "-n", "software", "--explicit",
+                 f'python3 -c "{probe}"'], container_clone)
     assert "interfaces ['lo']" in result.stdout  # --network none: loopback only, no route out
     assert "cwd /dataset" in result.stdout
     assert "home ['runner']" in result.stdout  # nothing of the host's home is mounted
