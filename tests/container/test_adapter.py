@@ -1,12 +1,18 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import sys
 
 import pytest
 
 from container import adapter
-from pipeline.errors import EXIT_ADAPTER
+from helpers import project
+from pipeline.errors import EXIT_ADAPTER, EXIT_USAGE
+
+# Any python3 runs the adapter: the system's where there is one, not only .venv's.
+SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
 
 
 def dataset(tmp_path):
@@ -71,6 +77,19 @@ def test_missing_image_content_names_the_fix(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CONTAINER_ENGINE", "sh")  # any engine on PATH: the image check comes first
     assert adapter.main(["run", str(tmp_path / "image"), "true"]) == EXIT_ADAPTER
     assert "datalad get" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["code/container/adapter.py", "code/pipeline/engine.py"])
+def test_the_call_formats_old_and_new_reach_the_adapter(tmp_path, script):
+    """code/pipeline/engine.py is what records made before the move name: it forwards."""
+    called = [SYSTEM_PYTHON, str(project() / script)]
+    usage = subprocess.run(called, capture_output=True, text=True, cwd=tmp_path)
+    assert usage.returncode == EXIT_USAGE
+    assert "usage: python3 code/container/adapter.py run IMAGE_DIR" in usage.stderr
+    env = dict(os.environ, CONTAINER_ENGINE="sh")
+    missing = subprocess.run([*called, "run", "image", "true"], capture_output=True, text=True,
+                             cwd=tmp_path, env=env)
+    assert missing.returncode == EXIT_ADAPTER and "`datalad get image`" in missing.stderr
 
 
 def test_unknown_engine_is_reported(monkeypatch):

@@ -86,10 +86,11 @@ def test_a_dataset_registered_before_the_adapter_moved_keeps_rerunning(container
     assert run_record(clone, old_record)["cmd"].startswith(f"{OLD_ADAPTER} {IMAGE_DIR} python3")
     assert (clone / "where.txt").read_text() == "/dataset"  # it ran in the container
 
+    # (That the image is not saved again when only the call format changed: test_image.py; here
+    # the engine's image may have been rebuilt meanwhile.)
     sh([sys.executable, "-m", "pipeline", "container", "register"], clone)
     assert git(clone, "config", "-f", ".datalad/config", "datalad.containers.software.cmdexec") \
         == CALL_FORMAT
-    assert git(clone, "diff", "--name-only", old_record, "HEAD") == ".datalad/config"  # no image
 
     head = git(clone, "rev-parse", "HEAD")
     sh(["datalad", "rerun", old_record], clone)  # fails if code/pipeline/engine.py does
