@@ -22,8 +22,9 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure a container engine is there
-	@# A clone of main alone has no git-annex branch yet: initialise the annex once.
-	@git config --get annex.uuid >/dev/null || PATH="$(CURDIR)/$(BIN):$$PATH" git annex init --quiet
+	@# A clone of main alone has no git-annex branch yet: initialise the annex once (called by its
+	@# path, like every git-annex below: .venv's bin need not be on PATH).
+	@git config --get annex.uuid >/dev/null || $(BIN)/git-annex init --quiet
 	@code/git-annex-anywhere.sh $(BIN)/git-annex .
 
 $(VENV)/.installed: requirements.txt code/container/requirements.lock $(wildcard code/papermill_stable/*)
@@ -47,7 +48,7 @@ container: setup ## build the software image and register it in the dataset (con
 	else $(PIPELINE) container setup; fi
 
 stages: $(VENV)/.installed ## run prepare, train and evaluate through datalad and print the accuracy
-	$(PIPELINE) pipeline
+	$(PIPELINE) run
 
 tutorial: setup data container ## everything, then the handbook's story: SGD-10, SGD-100, random forest, compared
 	$(PIPELINE) tutorial

@@ -17,14 +17,17 @@ from imagenette_fixture import make_archive  # noqa: E402
 def pytest_report_header(config):
     """Say which commit the tests test when it is not HEAD (a dataset that ran the tutorial)."""
     base = code_commit()
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                          text=True).stdout.strip()
     if base == head:
         return None
-    lines = [f"code under test: {base[:8]}, this checkout's HEAD without the dataset's runs, data and container"]
+    lines = [f"code under test: {base[:8]}, this checkout's HEAD without the dataset's runs, "
+             "data and container"]
     changed = untested_code_changes(REPO, base)
     if changed:
-        lines.append(f"not tested: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''} changed after "
-                     f"{base[:8]}: to test them, commit them on a branch from it (git switch -c fix {base[:8]})")
+        more = " ..." if len(changed) > 5 else ""
+        lines.append(f"not tested: {', '.join(changed[:5])}{more} changed after {base[:8]}: to "
+                     f"test them, commit them on a branch from it (git switch -c fix {base[:8]})")
     return lines
 
 
@@ -47,5 +50,6 @@ def small_input_dataset(tmp_path_factory, small_archive) -> Path:
 def clone_with_data(tmp_path, small_input_dataset) -> Path:
     """A fresh clone with the small input dataset installed in data/raw."""
     clone = clone_repository(tmp_path / "ds")
-    sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(small_input_dataset))
+    sh([sys.executable, "-m", "pipeline", "data"], clone,
+       IMAGENETTE_DATASET=str(small_input_dataset))
     return clone

@@ -14,18 +14,22 @@ import atexit
 import functools
 import os
 import shutil
+import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from pipeline import commands
+
 REPO = Path(__file__).resolve().parents[1]
 # What only dataset work changes: a registered container (its folder, not the committed
 # .gitattributes beside it) and subdatasets such as data/raw.
 DATASET_WORK_PATHS = [".gitmodules", ":(glob).datalad/environments/*/**"]
 RUN_RECORD_MARKER = "^=== Do not change lines below ===$"  # datalad's run-record delimiter
-CODE_PATHS = ["code", "tests", "notebooks", "Makefile", "requirements.txt", "environment.yml", ".ci"]
+CODE_PATHS = ["code", "tests", "notebooks", "Makefile", "requirements.txt", "environment.yml",
+              ".ci"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -38,13 +42,20 @@ def require(condition: bool, reason: str) -> None:
 
 
 def tool_env(clone: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment a user has after `. .venv/bin/activate`, importing the clone's own code."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    """The environment a user has after `. .venv/bin/activate` (the pipeline's own), importing
+    the clone's own code."""
+    env = commands.tool_env()
     if clone is not None:
         env["PYTHONPATH"] = str(clone / "code")
     env.update(extra)
     return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (the system picked it a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def sh(args: list[str], cwd: Path, check: bool = True, **extra: str) -> subprocess.CompletedProcess:
@@ -52,7 +63,8 @@ def sh(args: list[str], cwd: Path, check: bool = True, **extra: str) -> subproce
     result = subprocess.run(args, cwd=cwd, env=tool_env(cwd, **extra), stdin=subprocess.DEVNULL,
                             capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
+                             f"{result.stderr[-4000:]}")
     return result
 
 
@@ -61,7 +73,8 @@ def git(clone: Path, *args: str) -> str:
 
 
 def _git_lines(repo: Path, *args: str) -> list[str]:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.split()
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.split()
 
 
 def dataset_work_commits(repo: Path, rev: str = "HEAD") -> set[str]:
@@ -102,7 +115,8 @@ def fetch_commit(source: Path, commit: str, target: Path) -> Path:
     """A new repository holding ``commit`` and its history as branch main, and nothing else."""
     quiet = {"check": True, "stdout": subprocess.DEVNULL, "env": tool_env()}
     subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(target)], **quiet)
-    subprocess.run(["git", "fetch", "--quiet", "--no-tags", str(source), commit], cwd=target, **quiet)
+    subprocess.run(["git", "fetch", "--quiet", "--no-tags", str(source), commit], cwd=target,
+                   **quiet)
     subprocess.run(["git", "reset", "--quiet", "--hard", "FETCH_HEAD"], cwd=target, **quiet)
     return target
 

@@ -16,7 +16,8 @@ SCRIPT = "code/git-annex-anywhere.sh"
 def bare_shell(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """A command in a new shell that never activated .venv."""
     env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
 
 
 def test_git_works_without_the_venv_in_the_dataset_and_its_subdataset(tmp_path):
@@ -39,8 +40,9 @@ def test_git_works_without_the_venv_in_the_dataset_and_its_subdataset(tmp_path):
     assert before.returncode != 0 and "git-annex" in before.stderr  # what a newcomer met
     sh([str(project() / SCRIPT), str(annex), "."], dataset)
 
-    for args in (["git", "status", "--porcelain"], ["git", "log", "--oneline"], ["git", "checkout", "-q", "-b", "x"],
-                 ["git", "checkout", "-q", "-"], ["git", "annex", "find", "model.bin"]):
+    for args in (["git", "status", "--porcelain"], ["git", "log", "--oneline"],
+                 ["git", "checkout", "-q", "-b", "x"], ["git", "checkout", "-q", "-"],
+                 ["git", "annex", "find", "model.bin"]):
         done = bare_shell(dataset, *args)
         assert done.returncode == 0, (args, done.stderr)
         assert "not found" not in done.stderr
@@ -49,7 +51,8 @@ def test_git_works_without_the_venv_in_the_dataset_and_its_subdataset(tmp_path):
     assert bare_shell(raw.parent / "ds/data/raw", "git", "status", "--porcelain").returncode == 0
     (dataset / "notes.txt").write_text("a new text file goes through the annex filter\n")
     assert bare_shell(dataset, "git", "add", "notes.txt").returncode == 0
-    assert bare_shell(dataset, "git", "commit", "-q", "-m", "notes").returncode == 0  # pre-commit hook
+    committed = bare_shell(dataset, "git", "commit", "-q", "-m", "notes")  # runs the hook
+    assert committed.returncode == 0
 
     # A clone carries none of this machine's paths.
     clone = tmp_path / "clone"

@@ -22,12 +22,14 @@ def commit(repo, path, text, message):
 def test_code_commit_is_head_without_the_dataset_work(tmp_path):
     repo = tmp_path / "ds"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    commit(repo, ".datalad/environments/.gitattributes", "* annex.largefiles=anything\n", "Project set-up")
+    commit(repo, ".datalad/environments/.gitattributes", "* annex.largefiles=anything\n",
+           "Project set-up")
     code = commit(repo, "code/x.py", "x = 1\n", "Code mentions [DATALAD RUNCMD] in its message")
     assert code_commit(repo) == code  # no dataset work: HEAD itself
 
     commit(repo, ".gitmodules", "[submodule \"data/raw\"]\n", "[DATALAD] Added subdataset")
-    commit(repo, ".datalad/environments/software/image", "layers\n", "[DATALAD] Configure containerized environment")
+    commit(repo, ".datalad/environments/software/image", "layers\n",
+           "[DATALAD] Configure containerized environment")
     commit(repo, "accuracy.json", "{}\n", RUN_MESSAGE)
     commit(repo, "params/train.yaml", "max_iter: 100\n", "Train SGD for 100 iterations")
     assert code_commit(repo) == code

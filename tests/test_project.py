@@ -16,13 +16,15 @@ def pip_lines(lines):
 def test_conda_and_pip_pin_the_same_packages():
     conda = yaml.safe_load((PROJECT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
-    assert pip_lines(pip_section) == pip_lines((PROJECT / "requirements.txt").read_text().splitlines())
+    requirements = (PROJECT / "requirements.txt").read_text().splitlines()
+    assert pip_lines(pip_section) == pip_lines(requirements)
     assert "python=3.11" in conda["dependencies"]
 
 
 def test_every_requirement_is_pinned():
     lock = (PROJECT / "code/container/requirements.lock").read_text().splitlines()
-    for line in pip_lines(lock) | pip_lines((PROJECT / "requirements.txt").read_text().splitlines()):
+    requirements = (PROJECT / "requirements.txt").read_text().splitlines()
+    for line in pip_lines(lock) | pip_lines(requirements):
         assert line.startswith(("-r ", "./code/")) or "==" in line, line
 
 

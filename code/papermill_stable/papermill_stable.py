@@ -1,4 +1,4 @@
-"""``papermill --engine stable``: papermill's nbclient engine, made byte-stable across runs and machines.
+"""``papermill --engine stable``: papermill's nbclient engine, byte-stable across runs and machines.
 
 Three things would otherwise change an executed notebook (or the results in it) between two
 runs of the same stage:
@@ -55,7 +55,8 @@ def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
     return set()
 
 
-def pinned_environment(machine: str | None = None, flags: set[str] | None = None) -> tuple[dict, str]:
+def pinned_environment(machine: str | None = None,
+                       flags: set[str] | None = None) -> tuple[dict, str]:
     """The variables the notebook's kernel gets, and a warning ('' if none) when this processor
     cannot run the pinned kernel (its results may then differ in the last digits)."""
     machine = machine or platform.machine()
@@ -70,7 +71,8 @@ def pinned_environment(machine: str | None = None, flags: set[str] | None = None
     elif machine in ("aarch64", "arm64"):
         pins.update(AARCH64_LEVEL)
     else:
-        return pins, f"no BLAS kernel is pinned on {machine}: results may differ from other machines'."
+        return pins, (f"no BLAS kernel is pinned on {machine}: results may differ from other "
+                      "machines'.")
     return pins, ""
 
 

@@ -1,6 +1,7 @@
 import sys
 
 from . import commands
+from .errors import EXIT_INTERRUPTED
 
 # Before the heavy imports: a SIGTERM or Ctrl-C at any moment is handled, never a traceback.
 commands.handle_termination()
@@ -12,5 +13,5 @@ except KeyboardInterrupt as stop:  # main() handles its own; this is one while s
     commands.ignore_signals()
     print(f"\nerror: interrupted ({getattr(stop, 'signal_name', 'SIGINT')}) while starting; "
           "nothing was saved.", file=sys.stderr)
-    code = getattr(stop, "exit_code", 130)
+    code = getattr(stop, "exit_code", EXIT_INTERRUPTED)
 sys.exit(code)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from . import lock, terminal
+from .errors import PipelineError, signal_exit_code
 
 
 class Interrupted(KeyboardInterrupt):
@@ -24,7 +25,7 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signal_name: str = "SIGINT"):
         super().__init__(signal_name)
         self.signal_name = signal_name
-        self.exit_code = 128 + signal.Signals[signal_name].value
+        self.exit_code = signal_exit_code(signal.Signals[signal_name])
 
 
 def _interrupt(signum, frame) -> None:
@@ -58,7 +59,7 @@ def shielded():
             signal.signal(getattr(signal, name), handler)
 
 
-class CommandFailed(RuntimeError):
+class CommandFailed(PipelineError):
     """A printed command exited non-zero; its own output has already been shown."""
 
     def __init__(self, args: list[str], returncode: int, hint: str = ""):
@@ -69,14 +70,16 @@ class CommandFailed(RuntimeError):
 
 
 def tool_env() -> dict[str, str]:
-    """os.environ with this venv's bin first on PATH (git-annex must be found by every git call)."""
+    """os.environ with this venv's bin first on PATH (git-annex must be found by every git call):
+    the one place that says so; the tests and the Makefile's `setup` use it too."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("PYTHONUNBUFFERED", "1")  # datalad's results reach the terminal as they come
     return env
 
 
-def show(args: list[str], cwd: str | Path | None = None) -> None:
+def print_command(args: list[str], cwd: str | Path | None = None) -> None:
+    """The command as the reader would type it (with the folder it runs in, if not here)."""
     where = f"(in {cwd}) " if cwd and Path(cwd).resolve() != Path.cwd() else ""
     gap = "\n" if terminal.verbose() else ""  # in full output a blank line finds the command
     print(f"{gap}{where}$ {shlex.join(args)}", flush=True)
@@ -91,7 +94,7 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
     one of them has exited, so that no late write lands after the caller cleaned up.
     """
     if not quiet:
-        show(args, cwd)
+        print_command(args, cwd)
     watch = terminal.watcher(args, cwd, quiet, kwargs)  # logs, filters, shows progress and outcome
     process = subprocess.Popen(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
                                start_new_session=True, pass_fds=inherited_locks(args),
@@ -139,7 +142,8 @@ def output(args: list[str], cwd: str | Path | None = None) -> str:
 
 
 def remove_tree(path: Path) -> None:
-    """Delete a dataset folder; its annexed content sits in read-only folders, so open them first."""
+    """Delete a dataset folder; its annexed content sits in read-only folders, so open them
+    first."""
     for folder, dirs, _ in os.walk(path):
         for name in dirs:
             os.chmod(os.path.join(folder, name), 0o755)
@@ -154,3 +158,7 @@ def ensure_annex(root: Path) -> None:
     """
     if not output(["git", "config", "--get", "annex.uuid"], cwd=root):
         run(["git", "annex", "init", "--quiet"], cwd=root)
+
+
+# TEMPORARY, until stages.py (another stream of issue 15) calls print_command: the old name.
+show = print_command

@@ -85,8 +85,10 @@ def replace_recorded_url(location: Path, served: str, original: str) -> None:
         entry = json.loads(line)
         urls = [u for place in entry.get("whereis", []) for u in place.get("urls", [])]
         if served in urls:
-            commands.run(["git", "annex", "registerurl", entry["key"], original], cwd=location, quiet=True)
-            commands.run(["git", "annex", "unregisterurl", entry["key"], served], cwd=location, quiet=True)
+            commands.run(["git", "annex", "registerurl", entry["key"], original], cwd=location,
+                         quiet=True)
+            commands.run(["git", "annex", "unregisterurl", entry["key"], served], cwd=location,
+                         quiet=True)
 
 
 def create_input_dataset(location: Path, url: str) -> None:
@@ -98,7 +100,8 @@ def create_input_dataset(location: Path, url: str) -> None:
     try:
         with served_over_loopback(url) as fetch_url:
             if fetch_url != url:
-                print(f"(serving {url} on the loopback interface: download-url has no file:// support)")
+                print(f"(serving {url} on the loopback interface: download-url has no file:// "
+                      "support)")
             commands.run(
                 ["datalad", "download-url", "--archive", "--message", "Download Imagenette dataset",
                  fetch_url],
@@ -139,6 +142,7 @@ def install(analysis: Path) -> Path:
                 create_input_dataset(location, archive_url())
             else:
                 print(f"Using the input dataset that exists at {location}.")
-    source = os.path.relpath(location, analysis) if location.parent == analysis.parent else str(location)
+    beside = location.parent == analysis.parent
+    source = os.path.relpath(location, analysis) if beside else str(location)
     commands.run(["datalad", "clone", "-d", ".", source, SUBDATASET], cwd=analysis)
     return analysis / SUBDATASET

@@ -17,14 +17,17 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import EXIT_BUSY, PipelineError
+
 LOCK_NAME = "imageclf.lock"
-EXIT_BUSY = 75  # EX_TEMPFAIL: another command writes to the dataset and --no-wait was given
 
 _held: dict[Path, int] = {}  # lock file -> descriptor, for the commands this process runs
 
 
-class DatasetBusy(RuntimeError):
+class DatasetBusy(PipelineError):
     """Another command holds the dataset's lock and we were told not to wait."""
+
+    exit_code = EXIT_BUSY
 
 
 def git_dir(root: Path) -> Path:
@@ -76,7 +79,8 @@ def hold(root: Path, command: str | None = None, wait: bool = True):
 
 
 @contextlib.contextmanager
-def hold_file(path: Path, command: str | None = None, wait: bool = True, what: str = "this dataset"):
+def hold_file(path: Path, command: str | None = None, wait: bool = True,
+              what: str = "this dataset"):
     """The lock itself, on any file (also one beside a dataset that does not exist yet)."""
     if path in _held:
         yield

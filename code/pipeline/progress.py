@@ -34,8 +34,10 @@ class ProgressLine:
         self.done, self.started, self.last_draw, self.printed = 0, time.monotonic(), 0.0, 0
         self.quarter = 0
 
-    def update(self, label: str, done: int | None = None, total: int | None = None, unit: str = "") -> None:
-        """Set the count of ``label`` (``done`` None: one more); a new label or total starts anew."""
+    def update(self, label: str, done: int | None = None, total: int | None = None,
+               unit: str = "") -> None:
+        """Set the count of ``label`` (``done`` None: one more); a new label or total starts
+        anew."""
         if label != self.label or total != self.total or (done is not None and done < self.done):
             self.start(label, total, unit)
         self.done = self.done + 1 if done is None else done
@@ -79,7 +81,7 @@ class ProgressLine:
         self.printed, self.last_draw = self.printed + 1, now
 
     def clear(self) -> None:
-        """Make room for an ordinary line (on a terminal the bar is drawn again by the next tick)."""
+        """Make room for an ordinary line (on a terminal the next tick draws the bar again)."""
         if self.tty and self.drawn:
             self.out.write("\r\033[K")
             self.out.flush()

@@ -48,7 +48,8 @@ def end(root: Path) -> None:
 
 
 def is_tracked(root: Path, relative: str) -> bool:
-    return bool(commands.output(["git", "ls-files", "--error-unmatch", "--", literal(relative)], cwd=root))
+    return bool(commands.output(["git", "ls-files", "--error-unmatch", "--", literal(relative)],
+                                cwd=root))
 
 
 def literal(relative: str) -> str:
@@ -93,7 +94,8 @@ def clear_stale_index_lock(root: Path) -> None:
 def keep_failed_notebook(root: Path, state: RunState) -> str | None:
     """Move the executed notebook this run wrote (not the committed one) to the failed folder."""
     executed = root / state.executed
-    written = commands.output(["git", "status", "--porcelain", "--", literal(state.executed)], cwd=root)
+    written = commands.output(["git", "status", "--porcelain", "--", literal(state.executed)],
+                              cwd=root)
     if not (executed.is_file() and not executed.is_symlink() and written):
         return None
     target = root / state.failed_dir / executed.name
@@ -120,7 +122,8 @@ def restore_outputs(root: Path, state: RunState) -> None:
 
 
 def is_tracked_in_head(root: Path, relative: str) -> bool:
-    return bool(commands.output(["git", "rev-parse", "--verify", "--quiet", f"HEAD:{relative}"], cwd=root))
+    return bool(commands.output(["git", "rev-parse", "--verify", "--quiet", f"HEAD:{relative}"],
+                                cwd=root))
 
 
 def unfinished(root: Path) -> RunState | None:
@@ -148,7 +151,8 @@ def recover_unfinished(root: Path, previous: bool = True) -> None:
              else f"This run of stage {state.stage}")
     if commit:
         subject = history.git(root, "log", "-1", "--format=%s", commit)
-        print(f"notice: {which} was recorded after all: commit {commit[:8]} ({subject}).", flush=True)
+        print(f"notice: {which} was recorded after all: commit {commit[:8]} ({subject}).",
+              flush=True)
     else:
         print(f"notice: {which} was not recorded; its outputs are back to the last commit"
               + (f" (its notebook is kept at {kept})" if kept else "") + ".", flush=True)
@@ -159,5 +163,6 @@ def where_things_stand(root: Path) -> str:
     head = history.git(root, "log", "-1", "--format=%h (%s)")
     changed = commands.output(["git", "status", "--porcelain"], cwd=root)
     if changed:
-        return f"The dataset is at commit {head} with unsaved changes: {', '.join(changed.splitlines())}."
+        return (f"The dataset is at commit {head} with unsaved changes: "
+                f"{', '.join(changed.splitlines())}.")
     return f"The dataset is clean at commit {head}."

@@ -1,6 +1,6 @@
 """What the terminal shows of a command the pipeline runs, and where the rest goes.
 
-The terminal reads as a lesson: each command as typed (commands.show), the lines that teach
+The terminal reads as a lesson: each command as typed (commands.print_command), the lines that teach
 (what the notebook found, errors, git's own answers), one progress line for long steps and a
 one-line outcome with the time. Everything a command printed goes, in full, to a log file under
 the dataset's .git/ (never committed, never seen by datalad status), named at the end; a failed
@@ -26,54 +26,18 @@ import time
 from pathlib import Path
 
 try:
+    from .errors import EXIT_USAGE
+    from .output_lines import (CELL_START, DATALAD_INFO, MISSING_FIND_LINKS, NOISE,
+                               NOTEBOOK_SHOWS, PIP_INSTALLED, PROGRESS, RESULT)
     from .progress import ProgressLine
 except ImportError:  # run as a script by the Makefile, before .venv exists
+    from errors import EXIT_USAGE
+    from output_lines import (CELL_START, DATALAD_INFO, MISSING_FIND_LINKS, NOISE, NOTEBOOK_SHOWS,
+                              PIP_INSTALLED, PROGRESS, RESULT)
     from progress import ProgressLine
 
 LOG_FOLDER = "imageclf-logs"
 TAIL_LINES = 15
-
-# Lines only the log keeps: papermill's cell markers, Jupyter's and datalad's chatter, the
-# engine's layer copying, pip's and debootstrap's per-package lines, notebook set-up output.
-NOISE = re.compile("|".join([
-    r"(Input|Output) Notebook:", r"Executing notebook with kernel:", r"Ending Cell \d+",
-    r"\[IPKernelApp\] (WARNING \| Kernel is running over TCP|ERROR \| KeyboardInterrupt caught)",
-    r"cell \d+: [\d.]+ s$",  # papermill_stable's slow cells: the outcome line has the time
-    r"\[INFO\] ", r"action summary:", r"  \w[\w-]* \((ok|notneeded|impossible|error): \d+",
-    r"  \[\d+ similar messages? ha(s|ve) been suppressed", r"\(recording state in git\.\.\.\)",
-    r"Your branch is (ahead of|behind|up to date)", r'  \(use "git (push|pull)',
-    r"Getting image source signatures", r"Copying (blob|config) ", r"Writing manifest",
-    r"Storing signatures", r"--> ", r"[0-9a-f]{64}$", r"COMMIT ",
-    r"I: ", r"  (Downloading|Using cached|Obtaining|Installing build|Getting requirements|"
-    r"Preparing metadata|Building wheel|Created wheel|Stored in directory)\b",
-    r"\s*━", r"Requirement already satisfied", r"Processing ", r"Building wheels? for",
-    r"Successfully (built|installed) ", r"Installed kernelspec", r"\S+\.py:\d+: UserWarning: IPython parent",
-    r"  warn\(", r"\[notice\] ", r"Looking in (indexes|links): ", r"\s+(Attempting uninstall|Found existing "
-    r"installation|Uninstalling|Successfully uninstalled)",
-]))
-# pip's warnings about find-links folders of this machine's pip configuration that do not exist:
-# counted and named once, not once per package.
-PIP_INSTALLED = re.compile(r"Successfully installed (.+)")
-MISSING_FIND_LINKS = re.compile(r"WARNING: Location '.*' is ignored: it is neither a file nor a directory\.")
-RESULT = re.compile(r"(?P<action>[\w-]+)\((?P<status>ok|notneeded|impossible|error)\): "
-                    r"(?P<path>.*?)(?: \((?P<type>[\w -]+)\))?(?: \[.*\])?$")
-DATALAD_INFO = re.compile(r"\[INFO\] ([^=\s].*?)\s*$")  # not its "== Command start" banners
-CELL_START = re.compile(r"Executing Cell (\d+)")
-# Inside a cell, the notebook's own output: only what it found (counts, test accuracy, problems)
-# is shown; the environment listing, table heads and figure placeholders stay in the log.
-NOTEBOOK_SHOWS = re.compile(r"^accuracy:|^\d+ training images|skipped|^note:|warning|error|traceback",
-                            re.IGNORECASE)
-# Progress a command reports, as (pattern, label, unit); groups: done[, total].
-PROGRESS = [
-    (re.compile(r"loaded (\d+)/(\d+) images"), "decoding images", "images"),
-    (re.compile(r"STEP (\d+)/(\d+): "), "building the image", "steps"),
-    (re.compile(r"Collecting \S"), "pip: collecting packages", "packages"),
-    (re.compile(r"Installing collected packages: "), "pip: installing packages", ""),
-    (re.compile(r"I: Retrieving \S+ "), "debootstrap: downloading packages", "packages"),
-    (re.compile(r"I: (Extracting|Unpacking) \S"), "debootstrap: unpacking packages", "packages"),
-    (re.compile(r"I: Configuring \S"), "debootstrap: configuring packages", "packages"),
-    (re.compile(r"Copying blob "), "copying image layers", "layers"),
-]
 
 
 def verbose() -> bool:
@@ -91,10 +55,14 @@ class SessionLog:
     def _open(self) -> None:
         folder = self.folder
         if folder is None:
-            found = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], capture_output=True, text=True)
-            folder = (Path(found.stdout.strip()) if found.returncode == 0 else Path(tempfile.gettempdir())) / LOG_FOLDER
+            found = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], capture_output=True,
+                                   text=True)
+            in_git = found.returncode == 0
+            folder = (Path(found.stdout.strip()) if in_git else Path(tempfile.gettempdir()))
+            folder = folder / LOG_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
-        name = os.environ.get("IMAGECLF_LOG_NAME") or (sys.argv[1] if len(sys.argv) > 1 else "pipeline")
+        command = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
+        name = os.environ.get("IMAGECLF_LOG_NAME") or command
         name = re.sub(r"[^\w.-]", "", name)
         self.path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{os.getpid()}.log"
         self._file = self.path.open("a", encoding="utf-8", errors="replace")
@@ -223,7 +191,8 @@ class Watcher:
                     count = line.count(",") + 1
                     self.progress.update(f"pip: installing {count} package{'s' * (count > 1)}")
                 elif numbers:
-                    self.progress.update(label, numbers[0], numbers[1] if len(numbers) > 1 else None, unit)
+                    total = numbers[1] if len(numbers) > 1 else None
+                    self.progress.update(label, numbers[0], total, unit)
                 else:
                     self.progress.update(label, unit=unit)
                 return
@@ -251,7 +220,8 @@ class Watcher:
 
     def record(self, result: re.Match) -> None:
         action, status = result.group("action"), result.group("status")
-        self.results.setdefault((action, status), []).append((result.group("path"), result.group("type") or ""))
+        self.results.setdefault((action, status), []).append(
+            (result.group("path"), result.group("type") or ""))
         if status in ("impossible", "error"):
             self.show(result.string)
         elif action == "get" and status == "ok":
@@ -268,11 +238,13 @@ class Watcher:
             if len(found) == 1:
                 path, kind = found[0]
                 path = os.path.relpath(path, self.cwd or ".") if os.path.isabs(path) else path
-                parts.append(f"{action}({status})" + ("" if kind == "dataset" or path == "." else f" {path}"))
+                named = "" if kind == "dataset" or path == "." else f" {path}"
+                parts.append(f"{action}({status}){named}")
             else:
                 noun = (kinds.pop() if len(kinds) == 1 else "item") or "item"
                 # several results for the dataset itself (a rerun of a range): say how many times
-                parts.append(f"{action}({status}) " + (f"x{len(found)}" if noun == "dataset" else f"{len(found)} {noun}s"))
+                count = f"x{len(found)}" if noun == "dataset" else f"{len(found)} {noun}s"
+                parts.append(f"{action}({status}) {count}")
         return ", ".join(parts)
 
     def finish(self, returncode: int) -> None:
@@ -280,24 +252,27 @@ class Watcher:
         elapsed = time.monotonic() - self.started
         if returncode != 0:
             LOG.write(f"(exit code {returncode})\n")
-            self.show(f"  failed after {elapsed:.1f} s; the last lines it printed that were not shown "
-                      f"(full output: {display_path(LOG.path)}):")
+            self.show(f"  failed after {elapsed:.1f} s; the last lines it printed that were not "
+                      f"shown (full output: {display_path(LOG.path)}):")
             for line in list(self.tail):
                 self.show(f"  > {line}")
             return
         if self.missing_find_links and not self.quiet:
-            self.show(f"  (pip skipped {self.missing_find_links} find-links folder(s) of this machine's "
-                      "pip configuration that do not exist)")
-        summary = self.outcome() or (f"installed {self.installed} package(s)" if self.installed else "")
+            self.show(f"  (pip skipped {self.missing_find_links} find-links folder(s) of this "
+                      "machine's pip configuration that do not exist)")
+        installed = f"installed {self.installed} package(s)" if self.installed else ""
+        summary = self.outcome() or installed
         if not self.quiet and (summary or elapsed >= 3):
             self.show(f"  {summary or 'done'}  [{elapsed:.1f} s]")
 
 
-def watcher(args: list[str], cwd=None, quiet: bool = False, given: dict | None = None) -> Watcher | None:
+def watcher(args: list[str], cwd=None, quiet: bool = False,
+            given: dict | None = None) -> Watcher | None:
     """A Watcher for this command, or None when its output should pass through unchanged:
     with VERBOSE=1, or when the caller captures the output itself."""
     given = given or {}
-    captured = given.get("capture_output") or "stderr" in given or given.get("stdout", subprocess.DEVNULL) != subprocess.DEVNULL
+    captured = (given.get("capture_output") or "stderr" in given
+                or given.get("stdout", subprocess.DEVNULL) != subprocess.DEVNULL)
     if verbose() or captured:
         return None
     return Watcher(args, cwd, quiet)
@@ -317,7 +292,7 @@ def main(argv: list[str]) -> int:
     """``terminal.py -- COMMAND...``: show, run and watch one command (the Makefile's pip)."""
     if not argv or argv[0] != "--" or len(argv) < 2:
         print("usage: python3 code/pipeline/terminal.py -- COMMAND [ARGS...]", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     command = argv[1:]
     if not verbose():
         print(f"$ {shlex.join(command)}", flush=True)

@@ -10,7 +10,8 @@ from helpers import clone_repository, require, sh
 
 @pytest.fixture(scope="session")
 def registered_dataset(tmp_path_factory):
-    require(bool(shutil.which("podman") or shutil.which("docker")), "a container engine (podman or docker)")
+    require(bool(shutil.which("podman") or shutil.which("docker")),
+            "a container engine (podman or docker)")
     clone = clone_repository(tmp_path_factory.mktemp("registered") / "ds")
     sh([sys.executable, "-m", "pipeline", "container", "setup"], clone)
     return clone
@@ -20,7 +21,8 @@ def registered_dataset(tmp_path_factory):
 def container_clone(tmp_path, registered_dataset, small_input_dataset):
     clone = tmp_path / "ds"
     sh(["datalad", "clone", str(registered_dataset), str(clone)], tmp_path)
-    sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(small_input_dataset))
+    sh([sys.executable, "-m", "pipeline", "data"], clone,
+       IMAGENETTE_DATASET=str(small_input_dataset))
     return clone
 
 
@@ -30,7 +32,8 @@ def story_clone(tmp_path_factory, registered_dataset, small_input_dataset):
     tutorial`; returns the clone and what the resumed tutorial printed."""
     clone = tmp_path_factory.mktemp("story") / "ds"
     sh(["datalad", "clone", str(registered_dataset), str(clone)], clone.parent)
-    sh([sys.executable, "-m", "pipeline", "data"], clone, IMAGENETTE_DATASET=str(small_input_dataset))
+    sh([sys.executable, "-m", "pipeline", "data"], clone,
+       IMAGENETTE_DATASET=str(small_input_dataset))
     sh([sys.executable, "-m", "pipeline", "run", "prepare"], clone)
     printed = sh([sys.executable, "-m", "pipeline", "tutorial"], clone).stdout
     return clone, printed

@@ -4,7 +4,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import REPO, require, sh, tool_env
+from helpers import REPO, free_port, require, sh, tool_env
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,22 +33,18 @@ def browser():
         launched.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def jupyterlab(story_clone, tmp_path):
     """JupyterLab from the project's environment, on localhost with a token, serving the clone."""
     clone, _ = story_clone
     port, token = free_port(), secrets.token_hex(16)
-    env = tool_env(clone, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    env = tool_env(clone, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+                   JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                    JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={clone}",
+         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={clone}",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -82,7 +77,8 @@ def test_jupyterlab_shows_the_executed_evaluate_notebook(browser, jupyterlab):
     assert "accuracy: 0." in score.inner_text()
     image = page.locator(".jp-OutputArea-output img").first
     image.scroll_into_view_if_needed()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle())
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-evaluate.png"))
     page.close()
 
@@ -94,24 +90,29 @@ def add_crafted_record(clone: Path) -> None:
     """A run record anyone could commit: an output name, a message, a tag and notebook outputs
     that would run script in a page that trusted them."""
     notebook = nbformat.read(clone / "executed/evaluate.ipynb", as_version=4)
-    notebook.cells.append(nbformat.v4.new_markdown_cell("<img src=x onerror=alert(3)><script>alert(4)</script>"))
+    notebook.cells.append(nbformat.v4.new_markdown_cell(
+        "<img src=x onerror=alert(3)><script>alert(4)</script>"))
     notebook.cells.append(nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
-        "display_data", data={"text/html": "<b onmouseover=alert(5)>bold</b><script>alert(6)</script>"})]))
+        "display_data",
+        data={"text/html": "<b onmouseover=alert(5)>bold</b><script>alert(6)</script>"})]))
     nbformat.write(notebook, clone / CRAFTED)
     record = {"cmd": "true", "exit": 0, "inputs": [], "outputs": [CRAFTED], "pwd": ".", "chain": [],
               "extra_inputs": [], "dsid": "crafted"}
     sh(["git", "checkout", "-q", "-b", "crafted"], clone)
     sh(["git", "add", CRAFTED], clone)
-    sh(["git", "commit", "-q", "-m", "[DATALAD RUNCMD] <img src=y onerror=alert(7)>\n\n=== Do not change lines "
-        f"below ===\n{json.dumps(record)}\n^^^ Do not change lines above ^^^"], clone)
+    sh(["git", "commit", "-q", "-m", "[DATALAD RUNCMD] <img src=y onerror=alert(7)>\n\n"
+        f"=== Do not change lines below ===\n{json.dumps(record)}\n"
+        "^^^ Do not change lines above ^^^"], clone)
     sh(["git", "tag", "<svg/onload=alert(8)>"], clone)
     sh(["git", "checkout", "-q", "main"], clone)
 
 
-def test_report_names_runs_as_the_story_and_runs_no_script_from_the_history(browser, story_clone, tmp_path):
+def test_report_names_runs_as_the_story_and_runs_no_script_from_the_history(browser, story_clone,
+                                                                            tmp_path):
     story, _ = story_clone
     clone = tmp_path / "ds"
-    sh(["git", "clone", "-q", str(story), str(clone)], tmp_path)  # the crafted record stays out of story_clone
+    # A clone of its own: the crafted record stays out of story_clone.
+    sh(["git", "clone", "-q", str(story), str(clone)], tmp_path)
     sh(["git", "branch", "randomforest", "origin/randomforest"], clone)
     add_crafted_record(clone)
     sh([sys.executable, "-m", "pipeline", "report", "--output", str(tmp_path / "report")], clone)
@@ -121,7 +122,8 @@ def test_report_names_runs_as_the_story_and_runs_no_script_from_the_history(brow
     page.goto((tmp_path / "report" / "index.html").as_uri())
     table = page.inner_text("table")
     names = page.locator("table tr td:first-child").all_inner_texts()
-    assert {"ready4analysis", "SGD-10", "SGD-100", "random forest", "<svg/onload=alert(8)>"} <= set(names)
+    assert {"ready4analysis", "SGD-10", "SGD-100", "random forest",
+            "<svg/onload=alert(8)>"} <= set(names)
     assert "train_pixels" not in table and "max_iter=100" in table
     assert "<svg onload=alert(2)>x'" in table  # shown as text
     plot = page.locator("img").first
@@ -132,7 +134,8 @@ def test_report_names_runs_as_the_story_and_runs_no_script_from_the_history(brow
     assert "bold" in page.inner_text("body")
     page.go_back()
     page.wait_for_load_state()
-    assert dialogs == [] and page.evaluate("document.querySelectorAll('svg[onload], [onerror]').length") == 0
+    assert dialogs == []
+    assert page.evaluate("document.querySelectorAll('svg[onload], [onerror]').length") == 0
 
     page.locator("a", has_text="evaluate.ipynb").first.click()
     page.wait_for_load_state()

@@ -1,5 +1,5 @@
 """The container cannot touch the dataset's machinery, and an interrupted run leaves nothing
-running (real podman through the registered image; pipeline/sandbox.py and engine.py)."""
+running (real podman through the registered image; code/container/sandbox.py and adapter.py)."""
 import os
 import shutil
 import signal
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import git, require, sh, tool_env
-from pipeline import engine
+from container import adapter
 
 PROBE = '''\
 import os, pathlib
@@ -43,7 +43,8 @@ def isolated_clone(tmp_path_factory, registered_dataset):
 
 
 def podman_containers(clone: Path) -> str:
-    listed = subprocess.run(["podman", "ps", "-a", "-q", "--filter", f"label=imageclf.dataset={clone}"],
+    listed = subprocess.run(["podman", "ps", "-a", "-q", "--filter",
+                             f"label=imageclf.dataset={clone}"],
                             capture_output=True, text=True, env=tool_env(clone))
     return listed.stdout.strip()
 
@@ -60,9 +61,9 @@ def test_container_cannot_write_git_venv_annex_or_code_but_writes_outputs(isolat
     (clone / ".venv").mkdir()
     (clone / ".venv" / "marker").write_text("host only")
     # A container left behind by an adapter that was killed (SIGKILL): the next run removes it.
-    image = engine.image_id(clone / ".datalad/environments/software/image")
-    sh(["podman", "create", "--label", f"imageclf.dataset={clone}", "--label", "imageclf.adapter=1-1",
-        image, "true"], clone)
+    image = adapter.image_id(clone / ".datalad/environments/software/image")
+    sh(["podman", "create", "--label", f"imageclf.dataset={clone}",
+        "--label", "imageclf.adapter=1-1", image, "true"], clone)
 
     printed = sh(["datalad", "containers-run", "-n", "software", "--explicit", "--output", "out",
                   "python3 probe.py"], clone).stdout
@@ -89,20 +90,23 @@ def test_interrupt_stops_the_container_and_nothing_writes_afterwards(isolated_cl
               "    pathlib.Path('ticks/now').write_text(str(i)); time.sleep(0.1)\n")
     (clone / "writer.py").write_text(writer)
     sh(["datalad", "save", "-m", "writer"], clone)
-    run = subprocess.Popen(["datalad", "containers-run", "-n", "software", "--explicit", "--output", "ticks",
-                            "python3 writer.py"], cwd=clone, env=tool_env(clone), start_new_session=True,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = subprocess.Popen(["datalad", "containers-run", "-n", "software", "--explicit",
+                            "--output", "ticks", "python3 writer.py"], cwd=clone,
+                           env=tool_env(clone), start_new_session=True, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180
     while not (clone / "ticks" / "now").exists():
-        assert run.poll() is None and time.monotonic() < deadline, run.stdout.read() if run.poll() else "timeout"
+        assert run.poll() is None and time.monotonic() < deadline, \
+            run.stdout.read() if run.poll() else "timeout"
         time.sleep(0.2)
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     printed, _ = run.communicate(timeout=120)
     assert "stopping the container" in printed
     assert podman_containers(clone) == ""  # none left, not even in state Created
-    before = (clone / "ticks" / "now").stat().st_mtime_ns, (clone / "ticks" / "now").read_text()
+    now = clone / "ticks" / "now"
+    before = now.stat().st_mtime_ns, now.read_text()
     time.sleep(10)
-    assert ((clone / "ticks" / "now").stat().st_mtime_ns, (clone / "ticks" / "now").read_text()) == before
+    assert (now.stat().st_mtime_ns, now.read_text()) == before
     assert os.stat(clone / "ticks" / "now").st_uid == os.getuid()
     shutil.rmtree(clone / "ticks")  # the interrupted run's leftover: clean for the next test
     assert git(clone, "status", "--porcelain") == ""

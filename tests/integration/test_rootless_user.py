@@ -43,7 +43,8 @@ def next_free_range(table: Path) -> int:
 def rootless_user():
     require(os.getuid() == 0, "root (to create an unprivileged user)")
     for tool in ("useradd", "runuser", "podman", "newuidmap", "fuse-overlayfs"):
-        require(bool(shutil.which(tool)), f"{tool} (apt-get install passwd util-linux podman uidmap fuse-overlayfs)")
+        require(bool(shutil.which(tool)),
+                f"{tool} (apt-get install passwd util-linux podman uidmap fuse-overlayfs)")
     try:
         user = pwd.getpwnam(USER)
     except KeyError:
@@ -73,7 +74,8 @@ def user_venv(user: pwd.struct_passwd, folder: Path) -> Path:
         return own
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     system = shutil.which(version, path="/usr/bin:/bin")
-    require(bool(system), f"/usr/bin/{version}, or the tests' venv on an interpreter every user can run")
+    require(bool(system),
+            f"/usr/bin/{version}, or the tests' venv on an interpreter every user can run")
     venv = folder / "venv"
     subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = venv / "lib" / version / "site-packages"
@@ -115,12 +117,15 @@ def test_stages_run_as_an_unprivileged_user(rootless_user, registered_dataset, s
         code = {"PYTHONPATH": str(clone / "code")}
 
         as_user(user, ["datalad", "clone", str(source), str(clone)], mine, venv_bin)
-        as_user(user, ["python", "-m", "pipeline", "data"], clone, venv_bin, IMAGENETTE_DATASET=str(inputs), **code)
+        as_user(user, ["python", "-m", "pipeline", "data"], clone, venv_bin,
+                IMAGENETTE_DATASET=str(inputs), **code)
         start = as_user(user, ["git", "rev-parse", "HEAD"], clone, venv_bin).stdout.strip()
-        as_user(user, ["python", "-m", "pipeline", "pipeline"], clone, venv_bin, **code)
+        as_user(user, ["python", "-m", "pipeline", "run"], clone, venv_bin, **code)  # all stages
 
-        subjects = as_user(user, ["git", "log", "--format=%s", f"{start}..HEAD"], clone, venv_bin).stdout
-        assert subjects.count("[DATALAD RUNCMD]") == 3, subjects  # prepare, train, evaluate: run records
+        subjects = as_user(user, ["git", "log", "--format=%s", f"{start}..HEAD"], clone,
+                           venv_bin).stdout
+        # prepare, train, evaluate: three run records
+        assert subjects.count("[DATALAD RUNCMD]") == 3, subjects
         accuracy = json.loads((clone / "accuracy.json").read_text())
         assert 0.0 <= accuracy["accuracy"] <= 1.0
         assert os.stat(clone / "executed" / "evaluate.ipynb").st_uid == user.pw_uid

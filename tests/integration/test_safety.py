@@ -13,23 +13,23 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from helpers import git, sh, tool_env
 from pipeline import history, lock
+from pipeline.errors import EXIT_BUSY, EXIT_FAILED, signal_exit_code
 from run_records import run_commits, run_record
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
-OUR_FRAME = re.compile(r'File "[^"]*/pipeline/\w+\.py"')
-OUTPUTS = {"prepare": ["data/train.csv", "data/test.csv", "data/train-pixels.npy", "data/test-pixels.npy",
-                       "executed/prepare.ipynb"],
+OUR_FRAME = re.compile(r'File "[^"]*/(pipeline|container)/\w+\.py"')
+OUTPUTS = {"prepare": ["data/train.csv", "data/test.csv", "data/train-pixels.npy",
+                       "data/test-pixels.npy", "executed/prepare.ipynb"],
            "train": ["model.joblib", "executed/train.ipynb"]}
 
 
 def start(clone, *args):
-    return subprocess.Popen([*PIPELINE, *args], cwd=clone, env=tool_env(clone), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen([*PIPELINE, *args], cwd=clone, env=tool_env(clone),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def annexed_content_complete(clone) -> None:
@@ -46,8 +46,8 @@ def test_one_writer_at_a_time_and_a_killed_command_is_settled_by_the_next(clone_
     # A label with every printable character reaches the notebook as typed, through the record.
     label = string.printable.strip() + " {outputs} {} {0}"
     quoted = label.replace("\\", "\\\\").replace('"', '\\"')
-    sh([*PIPELINE, "run", "prepare", "-p", "categories", '{n03445777: "%s", n03888257: parachute}' % quoted,
-        "--container", "none"], clone)
+    categories = '{n03445777: "%s", n03888257: parachute}' % quoted
+    sh([*PIPELINE, "run", "prepare", "-p", "categories", categories, "--container", "none"], clone)
     assert history.notebook_parameters(clone, "HEAD", "executed/prepare.ipynb")["categories"] == {
         "n03445777": label, "n03888257": "parachute"}
 
@@ -57,15 +57,19 @@ def test_one_writer_at_a_time_and_a_killed_command_is_settled_by_the_next(clone_
     start_commit = git(clone, "rev-parse", "HEAD")
     with lock.hold(clone, command="the test, holding the lock"):
         runs = [start(clone, "run", "train", "-p", "max_iter", "10", "--container", "none"),
-                start(clone, "run", "train", "-p", "classifier", "random-forest", "--container", "none")]
+                start(clone, "run", "train", "-p", "classifier", "random-forest",
+                      "--container", "none")]
         for run in runs:
-            assert next(run.stdout).startswith(f"Waiting for pid {os.getpid()} (`the test, holding the lock`")
-        refused = sh([*PIPELINE, "run", "evaluate", "--no-wait", "--container", "none"], clone, check=False)
-        assert refused.returncode == 75, refused.stderr
+            assert next(run.stdout).startswith(
+                f"Waiting for pid {os.getpid()} (`the test, holding the lock`")
+        refused = sh([*PIPELINE, "run", "evaluate", "--no-wait", "--container", "none"], clone,
+                     check=False)
+        assert refused.returncode == EXIT_BUSY, refused.stderr
         assert "`the test, holding the lock`" in refused.stderr
     printed = [run.communicate(timeout=600)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], printed
-    assert [text.count("Waiting for") for text in printed] == [0, 0], printed  # one line each: read above
+    # One line each, read above:
+    assert [text.count("Waiting for") for text in printed] == [0, 0], printed
     commits = run_commits(clone, f"{start_commit}..HEAD")
     subjects = sorted(git(clone, "log", "-1", "--format=%s", c) for c in commits)
     assert len(commits) == 2 and "random-forest" in subjects[0] and "max_iter=10" in subjects[1]
@@ -87,8 +91,10 @@ def test_one_writer_at_a_time_and_a_killed_command_is_settled_by_the_next(clone_
     victim.wait()
     next_run = sh([*PIPELINE, "run", "train", "-p", "max_iter", "8", "--container", "none"], clone)
     after = next_run.stderr + next_run.stdout
-    trains = [git(clone, "log", "-1", "--format=%s", c) for c in run_commits(clone, f"{before}..HEAD")]
-    assert ("was recorded after all" if "max_iter=7" in " ".join(trains) else "was not recorded") in after
+    trains = [git(clone, "log", "-1", "--format=%s", c)
+              for c in run_commits(clone, f"{before}..HEAD")]
+    recorded = "max_iter=7" in " ".join(trains)
+    assert ("was recorded after all" if recorded else "was not recorded") in after
     assert "max_iter=8" in trains[-1]
     assert git(clone, "status", "--porcelain") == ""
     annexed_content_complete(clone)
@@ -100,13 +106,15 @@ def test_refusals_need_the_dataset_and_lose_nothing(clone_with_data):
     (clone / "results/keep.txt").write_text("mine\n")  # git-ignored
     refused = sh([*PIPELINE, "run", "evaluate", "-p", "accuracy_file", "results/keep.txt",
                   "--container", "none"], clone, check=False)
-    assert refused.returncode == 1 and "results/keep.txt exists and no commit holds it" in refused.stderr
+    assert refused.returncode == EXIT_FAILED
+    assert "results/keep.txt exists and no commit holds it" in refused.stderr
     assert (clone / "results/keep.txt").read_text() == "mine\n"
-    unknown = sh([*PIPELINE, "run", "prepare", "-p", "categories", "{n01440764: tench, n03888257: parachute}",
-                  "--container", "none"], clone, check=False)
-    assert unknown.returncode == 1
-    assert "No category folder n01440764 in data/raw/imagenette2-160/train; the folders there are: " \
-           "n03445777, n03888257" in unknown.stderr
+    unknown = sh([*PIPELINE, "run", "prepare", "-p", "categories",
+                  "{n01440764: tench, n03888257: parachute}", "--container", "none"], clone,
+                 check=False)
+    assert unknown.returncode == EXIT_FAILED
+    assert ("No category folder n01440764 in data/raw/imagenette2-160/train; the folders there "
+            "are: n03445777, n03888257") in unknown.stderr
     assert not OUR_FRAME.search(refused.stderr + unknown.stderr)
     assert git(clone, "status", "--porcelain") == ""
 
@@ -135,7 +143,8 @@ def test_soak_interruptions_are_always_recovered(request):
         value = ["-p", "image_size", str(100 + attempts)] if stage == "prepare" else [
             "-p", "max_iter", str(10 + attempts)]
         head = git(clone, "rev-parse", "HEAD")
-        run, started = start(clone, "run", stage, *value, "--container", container), time.monotonic()
+        run = start(clone, "run", stage, *value, "--container", container)
+        started = time.monotonic()
         time.sleep(rng.uniform(0.15, 0.98) * durations[stage])  # up to the save at its end
         os.kill(run.pid, sig)
         printed = run.communicate(timeout=600)[0]
@@ -146,7 +155,7 @@ def test_soak_interruptions_are_always_recovered(request):
         if run.returncode == 0:
             continue  # it ended before the signal: not an interruption
         interrupted += 1
-        assert run.returncode == 128 + sig, printed
+        assert run.returncode == signal_exit_code(sig), printed
         assert f"interrupted ({sig.name})" in printed, printed
         new = git(clone, "rev-parse", "HEAD")
         if new != head:  # the message must say what the history holds
@@ -154,13 +163,14 @@ def test_soak_interruptions_are_always_recovered(request):
             assert f"executed/{stage}.ipynb" in run_record(clone, new)["outputs"]
         else:
             assert "recorded it" not in printed, printed
-            assert "nothing was saved" in printed or f"clean at commit {head[:7]}" in printed, printed
+            assert ("nothing was saved" in printed
+                    or f"clean at commit {head[:7]}" in printed), printed
         assert git(clone, "status", "--porcelain") == "", printed
         annexed_content_complete(clone)
         recovered += 1
 
     for stage in ("prepare", "train"):  # the next runs succeed
-        sh([*PIPELINE, "run", stage, "-p", *(["image_size", "64"] if stage == "prepare" else ["max_iter", "5"]),
-            "--container", container], clone)
+        setting = ["image_size", "64"] if stage == "prepare" else ["max_iter", "5"]
+        sh([*PIPELINE, "run", stage, "-p", *setting, "--container", container], clone)
     print(f"\n{recovered}/{interrupted} recovered ({container}, {attempts} attempts)")
     assert interrupted == wanted and recovered == wanted

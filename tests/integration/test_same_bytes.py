@@ -18,7 +18,8 @@ FIRST = {"OPENBLAS_CORETYPE": "SkylakeX", "OMP_NUM_THREADS": "3", "OPENBLAS_NUM_
          "NPY_DISABLE_CPU_FEATURES": "X86_V4"}
 OTHER = {"OPENBLAS_CORETYPE": "Sandybridge", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 ONE_CORE = ("taskset", "-c", "0")
-RESULTS = ["model.joblib", "accuracy.json", "metrics.json", "executed/train.ipynb", "executed/evaluate.ipynb"]
+RESULTS = ["model.joblib", "accuracy.json", "metrics.json", "executed/train.ipynb",
+           "executed/evaluate.ipynb"]
 
 
 def recorded(clone):
@@ -27,7 +28,8 @@ def recorded(clone):
 
 @pytest.mark.parametrize("container", ["software", "none"])
 def test_other_processors_recompute_identical_bytes(container, request):
-    clone = request.getfixturevalue("container_clone" if container == "software" else "clone_with_data")
+    clone = request.getfixturevalue("container_clone" if container == "software"
+                                    else "clone_with_data")
     run = [sys.executable, "-m", "pipeline", "run", "--container", container]
     sh([*run, "prepare"], clone)
     prepared = git(clone, "rev-parse", "HEAD")
@@ -44,7 +46,7 @@ def test_verify_in_a_fresh_clone_finds_every_output_identical(story_clone, tmp_p
     story, _ = story_clone
     fresh = tmp_path / "collaborator"
     sh(["datalad", "clone", str(story), str(fresh)], tmp_path)
-    main = git(fresh, "branch", "--show-current")  # the story's main branch, checked out by the clone
+    main = git(fresh, "branch", "--show-current")  # the story's main branch, as cloned
     verified = sh([sys.executable, "-m", "pipeline", "verify", f"ready4analysis..{main}",
                    f"{main}..origin/randomforest"], fresh)
     assert "DIFFERENT" not in verified.stdout

@@ -3,7 +3,6 @@ timing of the kernel's output and whatever the host's processor settings."""
 import os
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 
 import nbformat
@@ -32,8 +31,9 @@ def notebook(tmp_path):
 
 
 def execute(notebook, output, *extra, env=None, prefix=()):
-    subprocess.run([*prefix, sys.executable, "-m", "papermill", str(notebook), str(output), "-k", "python3",
-                    "-p", "n", "5", "--no-progress-bar", *extra], check=True, capture_output=True,
+    subprocess.run([*prefix, sys.executable, "-m", "papermill", str(notebook), str(output),
+                    "-k", "python3", "-p", "n", "5", "--no-progress-bar", *extra], check=True,
+                   capture_output=True,
                    env={**os.environ, **(env or {})})
     return output.read_bytes()
 
@@ -67,8 +67,9 @@ def test_default_engine_differs_between_runs(notebook, tmp_path):
     assert execute(notebook, tmp_path / "out.ipynb") != execute(notebook, tmp_path / "out.ipynb")
 
 
-PRINT_SLEEP_PRINT = ("import sys, time\nprint('first', flush=True)\nprint('note', file=sys.stderr, flush=True)\n"
-                     "time.sleep(0.5)\nprint('second')\nprint('more', file=sys.stderr)")
+PRINT_SLEEP_PRINT = ("import sys, time\nprint('first', flush=True)\n"
+                     "print('note', file=sys.stderr, flush=True)\ntime.sleep(0.5)\n"
+                     "print('second')\nprint('more', file=sys.stderr)")
 WHERE_THIS_RAN = "from imageclf import runtime\nprint(runtime.report())"
 
 
@@ -83,7 +84,8 @@ def test_split_output_and_host_processor_settings_give_identical_bytes(tmp_path)
 
     skylake = {"OPENBLAS_CORETYPE": "SkylakeX", "OMP_NUM_THREADS": "5", "OPENBLAS_NUM_THREADS": "5",
                "NPY_DISABLE_CPU_FEATURES": "X86_V4"}
-    sandybridge = {"OPENBLAS_CORETYPE": "Sandybridge", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    sandybridge = {"OPENBLAS_CORETYPE": "Sandybridge", "OMP_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1"}
     with busy_cores():
         first = execute(source, tmp_path / "out.ipynb", "--engine", "stable", env=skylake)
         second = execute(source, tmp_path / "out.ipynb", "--engine", "stable", env=sandybridge,
@@ -140,7 +142,8 @@ def test_pins_override_the_host_and_are_undone_afterwards(monkeypatch):
     monkeypatch.setenv("NPY_DISABLE_CPU_FEATURES", "X86_V4")
     with papermill_stable.pinned_kernel_environment():
         assert os.environ["OMP_NUM_THREADS"] == "1" and "NPY_DISABLE_CPU_FEATURES" not in os.environ
-    assert os.environ["OMP_NUM_THREADS"] == "7" and os.environ["NPY_DISABLE_CPU_FEATURES"] == "X86_V4"
+    assert os.environ["OMP_NUM_THREADS"] == "7"
+    assert os.environ["NPY_DISABLE_CPU_FEATURES"] == "X86_V4"
 
 
 def test_consecutive_stream_outputs_are_joined_however_the_kernel_flushed_them():
@@ -152,4 +155,5 @@ def test_consecutive_stream_outputs_are_joined_however_the_kernel_flushed_them()
                     nbformat.v4.new_output("stream", name="stdout", text="d\n")]
     nb = strip_timing(nbformat.v4.new_notebook(cells=[cell]))
     # stdout and stderr are flushed independently, so their relative order is timing too.
-    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [("stdout", "a\nb\nd\n"), ("stderr", "c\n")]
+    outputs = [(o.name, o.text) for o in nb.cells[0].outputs]
+    assert outputs == [("stdout", "a\nb\nd\n"), ("stderr", "c\n")]

@@ -1,9 +1,8 @@
-import socket
 import sys
 
 import pytest
 
-from helpers import clone_repository, sh
+from helpers import clone_repository, free_port, sh
 from pipeline import inputdata
 
 
@@ -21,14 +20,8 @@ def test_input_dataset_defaults_beside_the_analysis(tmp_path, monkeypatch):
     assert inputdata.input_dataset_location(tmp_path / "ds") == tmp_path / "shared"
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize("url", ["file:///nonexistent/imagenette2-160.tgz",
-                                 f"http://127.0.0.1:{closed_port()}/imagenette2-160.tgz"])
+                                 f"http://127.0.0.1:{free_port()}/imagenette2-160.tgz"])
 def test_failed_download_says_how_to_use_a_local_copy_and_leaves_nothing(tmp_path, url):
     clone = clone_repository(tmp_path / "ds")
     result = sh([sys.executable, "-m", "pipeline", "data"], clone, check=False, IMAGENETTE_URL=url)

@@ -42,7 +42,8 @@ def test_a_second_writer_is_refused_with_no_wait_naming_the_holder(root):
     holder = start(HOLDER, root)
     assert holder.stdout.readline() == "held\n"
     try:
-        with pytest.raises(lock.DatasetBusy, match=rf"pid {holder.pid} \(`python -m pipeline run train -p max_iter 10`"):
+        holder_named = rf"pid {holder.pid} \(`python -m pipeline run train -p max_iter 10`"
+        with pytest.raises(lock.DatasetBusy, match=holder_named):
             with lock.hold(root, wait=False):
                 pass
     finally:
@@ -73,8 +74,8 @@ def test_the_lock_is_reentrant_and_its_descriptor_reaches_the_commands_we_run(ro
         listing = commands.run([str(datalad)], quiet=True, stdout=subprocess.PIPE, text=True).stdout
         assert str(lock.lock_path(root)) in listing
         # Other tools get none: an engine's helpers may outlive us.
-        listing = commands.run(["sh", "-c", "ls -l /proc/$$/fd"], quiet=True, stdout=subprocess.PIPE,
-                               text=True).stdout
+        listing = commands.run(["sh", "-c", "ls -l /proc/$$/fd"], quiet=True,
+                               stdout=subprocess.PIPE, text=True).stdout
         assert str(lock.lock_path(root)) not in listing
     assert lock.held_fds() == ()
 
@@ -88,7 +89,8 @@ def test_the_lock_lives_in_the_git_directory_of_a_worktree(tmp_path):
 
 def test_clones_sharing_an_input_dataset_take_turns_creating_it(root):
     guard = root / ".imagenette.lock"
-    holder = start(HOLDER.replace("lock.hold(root,", "lock.hold_file(root / '.imagenette.lock',"), root)
+    holder = start(HOLDER.replace("lock.hold(root,", "lock.hold_file(root / '.imagenette.lock',"),
+                   root)
     assert holder.stdout.readline() == "held\n"
     try:
         with pytest.raises(lock.DatasetBusy, match="writing to the input dataset /x/imagenette"):

@@ -47,4 +47,5 @@ def test_a_terminal_gets_one_line_redrawn_in_place_and_cleared_for_output(clock)
     clock.now += 1
     bar.update("fetching inputs", unit="files")
     bar.clear()
-    assert out.getvalue() == "\r\033[K  fetching inputs: 1 files  0:00\r\033[K  fetching inputs: 2 files  0:01\r\033[K"
+    assert out.getvalue() == ("\r\033[K  fetching inputs: 1 files  0:00"
+                              "\r\033[K  fetching inputs: 2 files  0:01\r\033[K")

@@ -15,7 +15,7 @@ get(ok): data/raw/imagenette2-160/val/n03445777/ILSVRC2012_val_00000003.JPEG (fi
 [INFO] == Command start (output follows) =====
 Input Notebook:  notebooks/prepare.ipynb
 Output Notebook: executed/prepare.ipynb
-[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication is sent in plain text
+[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication is...
 Executing notebook with kernel: python3
 Executing Cell 1---------------------------------------
 Ending Cell 1------------------------------------------
@@ -43,7 +43,7 @@ Ending Cell 12-----------------------------------------
 [IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.
 cell 9: 1.8 s
 [INFO] == Command exit (modification check follows) =====
-run(ok): /work/ds (dataset) [python3 code/pipeline/engine.py run .dat...]
+run(ok): /work/ds (dataset) [python3 code/container/adapter.py run .d...]
 add(ok): data/test.csv (file)
 add(ok): data/train.csv (file)
 add(ok): executed/prepare.ipynb (file)
@@ -81,7 +81,10 @@ def clock(monkeypatch):
     return fake
 
 
-def watch_lines(text: str, args=("datalad", "containers-run", "papermill notebooks/prepare.ipynb")) -> tuple[list[str], terminal.Watcher]:
+STAGE_COMMAND = ("datalad", "containers-run", "papermill notebooks/prepare.ipynb")
+
+
+def watch_lines(text: str, args=STAGE_COMMAND) -> tuple[list[str], terminal.Watcher]:
     out = io.StringIO()
     watcher = terminal.Watcher(list(args), out=out)
     for line in text.splitlines():
@@ -98,12 +101,15 @@ def test_a_stage_shows_what_the_notebook_found_and_a_one_line_outcome(log, clock
     ]
     logged = log.path.read_text()  # the log keeps every line, noise included
     assert "Executing Cell 10" in logged and "Kernel is running over TCP" in logged
-    assert "get(ok): data/raw/imagenette2-160/val/n03445777/ILSVRC2012_val_00000003.JPEG (file)" in logged
+    assert ("get(ok): data/raw/imagenette2-160/val/n03445777/ILSVRC2012_val_00000003.JPEG (file)"
+            in logged)
 
 
 def test_a_rerun_of_a_range_counts_its_runs(log, clock):
-    shown, _ = watch_lines("run(ok): /work/ds (dataset) [papermill ...]\nrun(ok): /work/ds (dataset) [papermill ...]\n"
-                           "add(ok): model.joblib (file)\nsave(ok): . (dataset)\nsave(ok): . (dataset)\n",
+    shown, _ = watch_lines("run(ok): /work/ds (dataset) [papermill ...]\n"
+                           "run(ok): /work/ds (dataset) [papermill ...]\n"
+                           "add(ok): model.joblib (file)\n"
+                           "save(ok): . (dataset)\nsave(ok): . (dataset)\n",
                            args=("datalad", "rerun", "ready4analysis..SGD-100"))
     assert shown == ["  run(ok) x2, add(ok) model.joblib, save(ok) x2  [0.0 s]"]
 
@@ -111,19 +117,23 @@ def test_a_rerun_of_a_range_counts_its_runs(log, clock):
 def test_unknown_lines_and_errors_are_shown(log, clock):
     shown, _ = watch_lines("Switched to a new branch 'randomforest'\n"
                            "get(error): data/raw/x.JPEG (file) [not available]\n"
-                           "[ERROR] something broke\n", args=("git", "checkout", "-b", "randomforest"))
+                           "[ERROR] something broke\n",
+                           args=("git", "checkout", "-b", "randomforest"))
     assert shown == ["Switched to a new branch 'randomforest'",
-                     "get(error): data/raw/x.JPEG (file) [not available]", "[ERROR] something broke"]
+                     "get(error): data/raw/x.JPEG (file) [not available]",
+                     "[ERROR] something broke"]
 
 
 def test_pips_warnings_about_missing_find_links_folders_become_one_line(log, clock):
-    warnings = "".join(f"WARNING: Location 'file:///opt/pypi/simple/p{i}/' is ignored: it is neither "
-                       "a file nor a directory.\n" for i in range(40))
+    warnings = "".join(f"WARNING: Location 'file:///opt/pypi/simple/p{i}/' is ignored: it is "
+                       "neither a file nor a directory.\n" for i in range(40))
     shown, _ = watch_lines("Looking in links: /opt/wheels\n" + warnings +
                            "Collecting numpy==2.4.6\nWARNING: something pip wants you to know\n"
-                           "Successfully installed numpy-2.4.6 pandas-3.1.1\n", args=("pip", "install"))
+                           "Successfully installed numpy-2.4.6 pandas-3.1.1\n",
+                           args=("pip", "install"))
     assert shown == ["WARNING: something pip wants you to know",
-                     "  (pip skipped 40 find-links folder(s) of this machine's pip configuration that do not exist)",
+                     "  (pip skipped 40 find-links folder(s) of this machine's pip configuration "
+                     "that do not exist)",
                      "  installed 2 package(s)  [0.0 s]"]
 
 

@@ -2,7 +2,7 @@ import subprocess
 
 import pytest
 
-from pipeline import rootless
+from container import rootless
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Rootless podman that can run the project's containers as the user.
 
-Standard library only: the adapter (engine.py) runs with any python3.
+Standard library only: the adapter (adapter.py) runs with any python3.
 """
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipeline.errors import PipelineError
 
-class RootlessError(RuntimeError):
+
+class RootlessError(PipelineError):
     """Rootless podman cannot run containers as the user here, and we cannot fix it."""
 
 
@@ -21,7 +23,8 @@ def config_home() -> Path:
 
 
 def storage_conf_text(home: Path, fuse_overlayfs: str) -> str:
-    return ("# Written by imageclf (code/pipeline/rootless.py): rootless podman fell back to vfs here.\n"
+    return ("# Written by imageclf (code/container/rootless.py): rootless podman fell back to vfs "
+            "here.\n"
             "[storage]\ndriver = \"overlay\"\n"
             f"rootless_storage_path = \"{home}/.local/share/imageclf/containers/storage\"\n"
             f"[storage.options.overlay]\nmount_program = \"{fuse_overlayfs}\"\n")
@@ -48,9 +51,9 @@ def storage_conf(containers_conf: str | None) -> Path | None:
         return None
     fuse_overlayfs = shutil.which("fuse-overlayfs")
     if not fuse_overlayfs:
-        raise RootlessError("Rootless podman stores images here with the vfs driver, with which a container "
-                          "cannot run as you. Install fuse-overlayfs (`sudo apt-get install fuse-overlayfs`, "
-                          "or `make engine` as root) and run again.")
+        raise RootlessError("Rootless podman stores images here with the vfs driver, with which a "
+                            "container cannot run as you. Install fuse-overlayfs (`sudo apt-get "
+                            "install fuse-overlayfs`, or `make engine` as root) and run again.")
     project_conf.parent.mkdir(parents=True, exist_ok=True)
     project_conf.write_text(storage_conf_text(Path.home(), fuse_overlayfs))
     print(f"rootless podman: overlay storage through fuse-overlayfs, configured in {project_conf}",

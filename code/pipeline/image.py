@@ -18,7 +18,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from . import commands, engine, terminal
+from container import adapter
+
+from . import commands, terminal
 
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim-bookworm"
 LOCAL_BASE = "localhost/imageclf-base:bookworm"
@@ -26,12 +28,16 @@ IMAGE = "localhost/imageclf-software:latest"
 RECIPE_DIR = "code/container"
 NAME = "software"
 IMAGE_DIR = f".datalad/environments/{NAME}/image"
-CALL_FORMAT = "python3 code/pipeline/engine.py run {img} {cmd}"
+# Run records name this command: paths inside the dataset only. Records made before the adapter
+# moved name code/pipeline/engine.py, which forwards here.
+CALL_FORMAT = "python3 code/container/adapter.py run {img} {cmd}"
 
 
-def _engine(args: list[str], eng: str, **kwargs) -> subprocess.CompletedProcess:
-    commands.show([eng, *args])
-    return terminal.run([eng, *args], env=engine.engine_env(eng), **kwargs)  # engine_call, watched
+def _shown(args: list[str], engine: str, **kwargs) -> subprocess.CompletedProcess:
+    """An engine command as the reader would type it, its output watched (adapter.engine_call
+    runs one quietly)."""
+    commands.print_command([engine, *args])
+    return terminal.run([engine, *args], env=adapter.engine_env(engine), **kwargs)
 
 
 def apt_mirror() -> str:
@@ -40,47 +46,52 @@ def apt_mirror() -> str:
         for uri in re.findall(r"^URIs:\s*(\S+)", path.read_text(), flags=re.M):
             if "security" not in uri:
                 return uri
-    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt").glob("sources.list.d/*.list"))]:
+    one_line_sources = sorted(Path("/etc/apt").glob("sources.list.d/*.list"))
+    for path in [Path("/etc/apt/sources.list"), *one_line_sources]:
         if path.exists():
-            match = re.search(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+\S+\s+main", path.read_text(), flags=re.M)
+            match = re.search(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+\S+\s+main", path.read_text(),
+                              flags=re.M)
             if match and "security" not in match.group(1):
                 return match.group(1)
-    raise engine.EngineError("No Debian mirror found in /etc/apt: cannot bootstrap a base image.")
+    raise adapter.EngineError("No Debian mirror found in /etc/apt: cannot bootstrap a base image.")
 
 
-def bootstrap_base(eng: str) -> str:
+def bootstrap_base(engine: str) -> str:
     """A Debian bookworm base with Python 3.11 made by debootstrap, imported into the engine."""
-    if engine.has_image(eng, LOCAL_BASE):
+    if adapter.has_image(engine, LOCAL_BASE):
         print(f"Using the bootstrapped base image {LOCAL_BASE}.")
         return LOCAL_BASE
     if not shutil.which("debootstrap") or os.geteuid() != 0:
-        raise engine.EngineError(
-            f"The official base {OFFICIAL_BASE} cannot be pulled, and bootstrapping a Debian base "
-            "needs root and debootstrap (`apt-get install debootstrap`). Pull the base on a machine "
-            "with registry access, or pass BASE=<an image you have>."
+        raise adapter.EngineError(
+            f"The official base {OFFICIAL_BASE} cannot be pulled, and bootstrapping a Debian "
+            "base needs root and debootstrap (`apt-get install debootstrap`). Pull the base on a "
+            "machine with registry access, or pass BASE=<an image you have>."
         )
     with tempfile.TemporaryDirectory(prefix="imageclf-rootfs-") as rootfs:
-        commands.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
-                      "bookworm", rootfs, apt_mirror()])
-        tar = subprocess.Popen(["tar", "-C", rootfs, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
-        imported = _engine(["import", "-", LOCAL_BASE], eng, stdin=tar.stdout, stdout=subprocess.DEVNULL)
+        commands.run(["debootstrap", "--variant=minbase",
+                      "--include=python3,python3-venv,ca-certificates", "bookworm", rootfs,
+                      apt_mirror()])
+        tar = subprocess.Popen(["tar", "-C", rootfs, "--numeric-owner", "-c", "."],
+                               stdout=subprocess.PIPE)
+        imported = _shown(["import", "-", LOCAL_BASE], engine, stdin=tar.stdout,
+                          stdout=subprocess.DEVNULL)
         tar.wait()
         if imported.returncode != 0 or tar.returncode != 0:
-            raise engine.EngineError(f"Importing the bootstrapped base into {eng} failed.")
+            raise adapter.EngineError(f"Importing the bootstrapped base into {engine} failed.")
     return LOCAL_BASE
 
 
-def choose_base(eng: str, base: str | None) -> str:
+def choose_base(engine: str, base: str | None) -> str:
     if base:
         return base
-    if engine.has_image(eng, OFFICIAL_BASE):
+    if adapter.has_image(engine, OFFICIAL_BASE):
         return OFFICIAL_BASE
-    pulled = _engine(["pull", OFFICIAL_BASE], eng, capture_output=True, text=True)
+    pulled = _shown(["pull", OFFICIAL_BASE], engine, capture_output=True, text=True)
     if pulled.returncode == 0:
         return OFFICIAL_BASE
     print(f"The official base cannot be pulled ({pulled.stderr.strip().splitlines()[-1:]}); "
           "bootstrapping a Debian base instead.")
-    return bootstrap_base(eng)
+    return bootstrap_base(engine)
 
 
 # Where distributions keep the system's CA bundle (Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine).
@@ -100,8 +111,8 @@ def ca_bundle(system_bundles=SYSTEM_CA_BUNDLES) -> str | None:
 
 def build(root: Path, base: str | None = None) -> str:
     """Build the image from code/container (layer cache reused); return the engine's image id."""
-    eng = engine.engine_name()
-    base = choose_base(eng, base)
+    engine = adapter.engine_name()
+    base = choose_base(engine, base)
     args = ["build", "--build-arg", f"BASE={base}", "-t", IMAGE]
     bundle = ca_bundle()
     if bundle:
@@ -110,14 +121,16 @@ def build(root: Path, base: str | None = None) -> str:
     if index and not index.startswith("file:"):
         args += ["--build-arg", f"PIP_INDEX_URL={index}"]
     # The context is code/ so that the recipe can install code/papermill_stable as well.
-    built = _engine([*args, "-f", str(root / RECIPE_DIR / "Containerfile"), str(root / "code")], eng)
+    built = _shown([*args, "-f", str(root / RECIPE_DIR / "Containerfile"), str(root / "code")],
+                   engine)
     if built.returncode != 0:
-        raise engine.EngineError(f"Building {IMAGE} failed; the build output above shows the step.")
-    return image_id_of(eng, IMAGE)
+        raise adapter.EngineError(f"Building {IMAGE} failed; the build output above shows the "
+                                  "step.")
+    return image_id_of(engine, IMAGE)
 
 
-def image_id_of(eng: str, image: str) -> str:
-    found = engine.engine_call(["image", "inspect", "--format", "{{.Id}}", image], eng,
+def image_id_of(engine: str, image: str) -> str:
+    found = adapter.engine_call(["image", "inspect", "--format", "{{.Id}}", image], engine,
                                capture_output=True, text=True)
     ident = found.stdout.strip()
     return ident if ident.startswith("sha256:") else f"sha256:{ident}"
@@ -126,22 +139,23 @@ def image_id_of(eng: str, image: str) -> str:
 def registered_id(root: Path) -> str | None:
     """The id of the image the dataset has registered, or None."""
     try:
-        return engine.image_id(root / IMAGE_DIR)
-    except (FileNotFoundError, ValueError, engine.EngineError):
+        return adapter.image_id(root / IMAGE_DIR)
+    except (FileNotFoundError, ValueError, adapter.EngineError):
         return None
 
 
-def save_image(eng: str, image: str, target: Path) -> None:
-    """``docker save`` the image and unpack it into ``target`` (the layout datalad-container uses)."""
+def save_image(engine: str, image: str, target: Path) -> None:
+    """``docker save`` the image and unpack it into ``target`` (the layout datalad-container
+    uses)."""
     if target.exists():
         shutil.rmtree(target)  # symlinks into the annex; the objects stay until dropped
     target.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as scratch:
         archive = Path(scratch) / "image.tar"
-        saved = _engine(["save", "--format", "docker-archive", "-o", str(archive), image]
-                        if eng == "podman" else ["save", "-o", str(archive), image], eng)
+        saved = _shown(["save", "--format", "docker-archive", "-o", str(archive), image]
+                        if engine == "podman" else ["save", "-o", str(archive), image], engine)
         if saved.returncode != 0:
-            raise engine.EngineError(f"Saving {image} failed.")
+            raise adapter.EngineError(f"Saving {image} failed.")
         with tarfile.open(archive) as tar:
             # The "data" filter (Python >= 3.11.4) refuses links out of the folder; Debian 12's
             # Python 3.11.2 lacks it, and the archive is the engine's own output anyway.
@@ -151,16 +165,26 @@ def save_image(eng: str, image: str, target: Path) -> None:
                 tar.extractall(target)
 
 
+def registered_call_format(root: Path) -> str:
+    """The call format the dataset's .datalad/config gives the container ('' if none)."""
+    return commands.output(["git", "config", "-f", ".datalad/config", "--get",
+                            f"datalad.containers.{NAME}.cmdexec"], cwd=root)
+
+
 def register(root: Path) -> None:
-    """Save the built image into the dataset and register it, unless it is registered already."""
-    eng = engine.engine_name()
-    ident = image_id_of(eng, IMAGE)
-    if registered_id(root) == ident:
+    """Save the built image into the dataset and register it with the current call format,
+    unless both are registered already (a dataset registered before the adapter moved gets the
+    new call format; its old records still rerun through code/pipeline/engine.py)."""
+    engine = adapter.engine_name()
+    ident = image_id_of(engine, IMAGE)
+    registered = registered_id(root)
+    if registered == ident and registered_call_format(root) == CALL_FORMAT:
         print(f"The dataset already tracks this image ({ident[:19]}) as container {NAME!r}.")
         return
-    update = registered_id(root) is not None
-    save_image(eng, IMAGE, root / IMAGE_DIR)
-    commands.run(["datalad", "save", "-m", f"Track the {NAME} container image built from {RECIPE_DIR}",
-                  IMAGE_DIR], cwd=root)
-    commands.run(["datalad", "containers-add", NAME, "--image", IMAGE_DIR, "--call-fmt", CALL_FORMAT,
-                  *(["--update"] if update else [])], cwd=root)
+    if registered != ident:
+        save_image(engine, IMAGE, root / IMAGE_DIR)
+        commands.run(["datalad", "save", "-m",
+                      f"Track the {NAME} container image built from {RECIPE_DIR}", IMAGE_DIR],
+                     cwd=root)
+    commands.run(["datalad", "containers-add", NAME, "--image", IMAGE_DIR,
+                  "--call-fmt", CALL_FORMAT, *(["--update"] if registered else [])], cwd=root)

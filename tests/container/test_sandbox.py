@@ -2,7 +2,7 @@ import os
 import subprocess
 
 from helpers import require
-from pipeline import sandbox
+from container import sandbox
 
 
 def work_tree(path):
@@ -34,7 +34,8 @@ def test_read_only_and_hidden_paths(tmp_path):
 
 
 def test_symlinks_are_not_mounted_over(tmp_path):
-    """Inside, the engine would follow them: a tmpfs on `.venv -> /opt/venv` hides the image's venv."""
+    """Inside, the engine would follow them: a tmpfs on `.venv -> /opt/venv` hides the image's
+    venv."""
     root = work_tree(tmp_path)
     (root / ".venv" / "python").unlink()
     (root / ".venv").rmdir()
@@ -62,9 +63,11 @@ def test_ownership_shifts_into_the_mapped_range_and_back_exactly(tmp_path, monke
     root = work_tree(tmp_path)
     monkeypatch.setattr(sandbox, "id_mapping", lambda: (500000, 600000))
     os.lchown(root / "executed" / "train.ipynb", 1234, 0)
-    os.link(root / "executed" / "train.ipynb", root / "executed" / "linked")  # like an annex.thin object
+    # A hard link, like an annex.thin object:
+    os.link(root / "executed" / "train.ipynb", root / "executed" / "linked")
     sandbox.shift_ownership(root, into_container=True)
-    assert os.stat(root / "executed").st_uid == 500000 and os.stat(root / "executed").st_gid == 600000
+    executed = os.stat(root / "executed")
+    assert executed.st_uid == 500000 and executed.st_gid == 600000
     assert os.stat(root).st_uid == 500000  # new outputs at the top level can be created
     assert os.stat(root / "executed" / "train.ipynb").st_uid == 1234  # hard-linked: never writable
     assert os.stat(root / "code" / "tool.py").st_uid == 0  # read-only machinery is left alone

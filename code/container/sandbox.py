@@ -1,7 +1,7 @@
 """What a container run may touch in the dataset, and whom it runs as on the host.
 
 A notebook in the container must write its declared outputs, and nothing the host later runs
-or trusts. The adapter (engine.py) sees only ``{img} {cmd}``, not datalad's list of outputs, so
+or trusts. The adapter (adapter.py) sees only ``{img} {cmd}``, not datalad's list of outputs, so
 the rule is by place, not by file:
 
 - the dataset is mounted read-write at /dataset, and over it, read-only: its ``.git`` (hooks,
@@ -27,7 +27,7 @@ Hard-linked regular files are never shifted: an unlocked file in annex.thin mode
 object itself, and must stay unwritable. Paths git ignores that appear during the run were made
 by the container (nothing else writes the dataset then: runs hold its lock) and are removed.
 
-Standard library only: the adapter runs with any python3.
+Standard library only: the adapter (adapter.py) runs with any python3.
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from pipeline.errors import PipelineError
 
 MAPPED_IDS = 65536
 # The mapped range when root has no /etc/subuid entry: useradd allocates from 100000 upwards.
@@ -45,7 +47,7 @@ MACHINERY = (".datalad", ".gitattributes", ".gitignore", ".gitmodules", ".ci", "
              "notebooks", "params", "docs", "Makefile", "requirements.txt", "environment.yml")
 
 
-class SandboxError(RuntimeError):
+class SandboxError(PipelineError):
     """The dataset cannot be mounted as the rules above require."""
 
 
@@ -79,7 +81,8 @@ def read_only_paths(root: Path) -> list[str]:
 
 def _checked(path: str) -> str:
     if "," in path or ":" in path:  # the engines' mount syntax has no escape for these
-        raise SandboxError(f"{path!r}: a path with ',' or ':' cannot be mounted into the container; "
+        raise SandboxError(f"{path!r}: a path with ',' or ':' cannot be mounted into the "
+                           "container; "
                            "rename it.")
     return path
 
@@ -94,7 +97,8 @@ def mount_args(engine: str, root: Path, mount_point: str) -> list[str]:
             continue  # as above
         inside = f"{mount_point}/{_checked(path.rstrip('/'))}"
         if path.endswith("/"):
-            options = ",notmpcopyup" if engine == "podman" else ""  # podman copies content up by default
+            # podman copies the hidden content up into the tmpfs by default
+            options = ",notmpcopyup" if engine == "podman" else ""
             args += ["--mount", f"type=tmpfs,destination={inside}{options}"]
         else:
             args += ["-v", f"/dev/null:{inside}:ro"]
@@ -125,7 +129,8 @@ def userns_args() -> list[str]:
 
 
 def _writable_entries(root: Path, with_links: bool):
-    """Folders and files of the writable part of the work tree (read-only and hidden parts pruned)."""
+    """Folders and files of the writable part of the work tree (read-only and hidden parts
+    pruned)."""
     skipped = {path.rstrip("/") for path in (*read_only_paths(root), *ignored_paths(root))}
     yield root
     for folder, dirs, files in os.walk(root):
@@ -159,7 +164,8 @@ def shift_ownership(root: Path, into_container: bool) -> int:
             uid = _shift(status.st_uid, uid_base, uid_base + MAPPED_IDS, -uid_base)
             gid = _shift(status.st_gid, gid_base, gid_base + MAPPED_IDS, -gid_base)
         if uid is not None or gid is not None:
-            os.lchown(path, status.st_uid if uid is None else uid, status.st_gid if gid is None else gid)
+            os.lchown(path, status.st_uid if uid is None else uid,
+                      status.st_gid if gid is None else gid)
             moved += 1
     return moved
 
