@@ -82,8 +82,8 @@ walkthrough: setup ## execute notebooks/walkthrough.ipynb with papermill in a sc
 docs: $(VENV)/.installed engine ## the walkthrough executed for readers: docs/walkthrough.ipynb and .html (IMAGENETTE_URL=file://...)
 	$(BIN)/python docs/build_walkthrough.py
 
-lint: $(VENV)/.installed ## check the Python code with ruff (ruff.toml)
-	$(BIN)/ruff check code tests docs
+lint: $(VENV)/.installed ## check the Python code and notebooks with ruff (ruff.toml)
+	$(BIN)/ruff check code tests docs notebooks
 
 test: setup ## set up (and Debian's chromium for the browser tests), then run the test suite
 	@tests/install-browser.sh

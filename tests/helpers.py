@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 # .gitattributes beside it) and subdatasets such as data/raw.
 DATASET_WORK_PATHS = [".gitmodules", ":(glob).datalad/environments/*/**"]
 RUN_RECORD_MARKER = "^=== Do not change lines below ===$"  # datalad's run-record delimiter
-CODE_PATHS = ["code", "tests", "notebooks", "Makefile", "requirements.txt", "environment.yml",
-              ".ci"]
+CODE_PATHS = ["code", "tests", "notebooks", "stages.yaml", "ruff.toml", "Makefile",
+              "requirements.txt", "environment.yml", ".ci"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

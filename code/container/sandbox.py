@@ -44,7 +44,8 @@ FALLBACK_BASE = 1_000_000_000
 # What the host executes or trusts (the walkthrough notebook runs on the host; params and
 # .gitignore steer later runs). No stage writes here.
 MACHINERY = (".datalad", ".gitattributes", ".gitignore", ".gitmodules", ".ci", "code", "tests",
-             "notebooks", "params", "docs", "Makefile", "requirements.txt", "environment.yml")
+             "notebooks", "params", "docs", "sweeps", "stages.yaml", "ruff.toml", "Makefile",
+             "requirements.txt", "environment.yml")
 
 
 class SandboxError(PipelineError):

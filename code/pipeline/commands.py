@@ -158,7 +158,3 @@ def ensure_annex(root: Path) -> None:
     """
     if not output(["git", "config", "--get", "annex.uuid"], cwd=root):
         run(["git", "annex", "init", "--quiet"], cwd=root)
-
-
-# TEMPORARY, until stages.py (another stream of issue 15) calls print_command: the old name.
-show = print_command

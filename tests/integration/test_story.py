@@ -50,7 +50,7 @@ def test_story_continues_where_it_stopped_then_changes_nothing(story_clone):
     assert git(clone, "rev-parse", "main") == git(clone, "rev-parse", "random-forest^{commit}")
     # Reruns are recorded as containers-run records, and the three models differ.
     for commit in run_commits(clone, "ready4analysis..randomforest"):
-        assert run_record(clone, commit)["cmd"].startswith("python3 code/pipeline/engine.py run")
+        assert run_record(clone, commit)["cmd"].startswith("python3 code/container/adapter.py run")
     sgd10 = run_commits(clone, "ready4analysis..SGD-100")[0]
     models = {git(clone, "rev-parse", f"{ref}:model.joblib")
               for ref in (sgd10, "main", "randomforest")}

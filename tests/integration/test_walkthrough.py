@@ -21,7 +21,7 @@ def test_walkthrough_runs_the_whole_story(tmp_path, small_archive, registered_da
     assert {"main", "randomforest", "verify"} <= set(branches)
     record = git(analysis, "log", "-1", "--format=%B", "main")
     assert "containers-run" not in record  # records hold the call format
-    assert "code/pipeline/engine.py run" in record
+    assert "code/container/adapter.py run" in record
     # a rerun with -m says what changed; its record is the stage's, as generated
     assert "] Recompute classification with more iterations (max_iter=100)" in record
     assert "--log-output" in record
