@@ -19,10 +19,12 @@ EXITING_MODULES = ["pipeline/cli.py", "pipeline/commands.py", "pipeline/terminal
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    """Enough of the dataset for `run --dry-run`: notebooks, params, .datalad, a git repository."""
+    """Enough of the dataset for `run --dry-run`: notebooks, params, stages.yaml, .datalad, a git
+    repository."""
     root = tmp_path_factory.mktemp("cli")
     for folder in ("notebooks", "params", ".datalad"):
         shutil.copytree(project() / folder, root / folder)
+    shutil.copy(project() / "stages.yaml", root)
     (root / "params/broken.yaml").write_text("max_iter: [10\n")
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     return root

@@ -65,7 +65,8 @@ def set_default(root, stage: str, name: str, value) -> None:
     path = root / "notebooks" / f"{stage}.ipynb"
     notebook = nbformat.read(path, as_version=4)
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source, count = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", cell.source, flags=re.M)
+    cell.source, count = re.subn(rf"^{name}(: \w+)? = .*$", rf"{name}\1 = {value!r}", cell.source,
+                                 flags=re.M)
     assert count == 1
     nbformat.write(notebook, path)
 
