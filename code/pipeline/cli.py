@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from . import (commands, compare, container, engine, inputdata, lock, overhead, recovery, report,
-               stages, story, verify)
+               stages, story, sweep, verify)
 
 # Commands that write to the dataset: each holds its lock (one writer per dataset).
 WRITERS = {"data", "container", "run", "pipeline", "tutorial", "verify", "overhead"}
@@ -150,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
 
     cost = sub.add_parser("overhead", parents=[in_container], help="time containers-run per stage against the same papermill call run directly")
     cost.set_defaults(func=cmd_overhead)
+    sweep.add_parser(sub)
     return cli
 
 

@@ -1,0 +1,349 @@
+"""Run a sweep's jobs the FAIRly-big way: a throwaway clone per job, results pushed back.
+
+Each job clones the dataset into a scratch folder, declares the clone dead to git-annex (it
+never appears as a place holding data) and shares the dataset's annexed objects through a
+symlink, so that the image and the prepared pixels are not copied. On branch ``sweep/NAME/JOB``
+it runs the stages with the commands a single run uses (``python -m pipeline run STAGE -f FILE
+-p NAME VALUE``), each a run record; the branch is then pushed to the dataset under its lock,
+where ``git annex fsck --fast`` records the new annexed outputs as present. Jobs with the same
+prepare parameters start from one prepare result (a hidden ref ``refs/sweep-bases/NAME/KEY``).
+The user's working tree is never touched; one commit on the user's branch then records every
+job branch as a parent (``git merge -s ours``, done with plumbing) and is tagged ``sweep/NAME``.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import commands, lock
+from .sweep import Job, Sweep, SweepError
+from .sweep_progress import SweepProgress
+
+SCRATCH_FOLDER = "imageclf-sweeps"  # under the dataset's .git unless --scratch names another
+BASE_REFS = "refs/sweep-bases"
+LOG_FOLDER = "imageclf-logs/sweeps"
+
+
+class JobFailed(Exception):
+    """A command of a job failed; the message names it, the job's log has its output."""
+
+
+class Stopped(Exception):
+    """The sweep was interrupted: the job stops and keeps nothing."""
+
+
+@dataclass
+class Outcome:
+    name: str
+    ok: bool
+    seconds: float = 0.0
+    accuracy: float | None = None
+    log: Path | None = None
+    message: str = ""
+
+
+def git(root: Path, *args: str) -> str:
+    return commands.output(["git", *args], cwd=root)
+
+
+def has_result(root: Path, branch: str) -> bool:
+    """A job is done when its branch is in the dataset with an evaluation on it."""
+    return bool(git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}:accuracy.json"))
+
+
+def accuracy_at(root: Path, ref: str) -> float | None:
+    try:
+        return float(json.loads(git(root, "show", f"{ref}:accuracy.json"))["accuracy"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def stage_command(sweep: Sweep, job: Job, stage: str, container: str) -> list[str]:
+    """The command a user types for this stage of this job (a single run, in the clone)."""
+    args = ["python", "-m", "pipeline", "run", stage]
+    if sweep.params[stage] != f"params/{stage}.yaml":
+        args += ["-f", sweep.params[stage]]
+    for name, value in job.stage_overrides(stage).items():
+        args += ["-p", name, text_value(value)]
+    return args + (["--container", container] if container != "software" else [])
+
+
+def text_value(value) -> str:
+    """A value as ``-p`` takes it: mappings and lists as YAML (JSON is YAML), True as True."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+class Runner:
+    """The jobs of one sweep, run ``parallel`` at a time, stoppable by Ctrl-C at any moment."""
+
+    def __init__(self, root: Path, sweep: Sweep, container: str, parallel: int,
+                 scratch: str | None = None, out=None) -> None:
+        self.root, self.sweep, self.container, self.parallel = root.resolve(), sweep, container, parallel
+        self.git_dir = lock.git_dir(self.root)
+        common = git(self.root, "rev-parse", "--path-format=absolute", "--git-common-dir")
+        self.objects = Path(common) / "annex" / "objects"
+        top = Path(scratch).resolve() / f"{SCRATCH_FOLDER}-{self.root.name}" if scratch else (
+            self.git_dir / SCRATCH_FOLDER)
+        self.scratch = top / sweep.name
+        self.logs = self.git_dir / LOG_FOLDER / sweep.name
+        self.stop = threading.Event()
+        self.push_guard = threading.Lock()  # lock.hold is re-entrant per process, not per thread
+        self.live: set[subprocess.Popen] = set()
+        self.live_guard = threading.Lock()
+        self.progress = SweepProgress(sweep.name, len(sweep.jobs), parallel, out)
+
+    # -- one command of a job ---------------------------------------------------------------
+    def sh(self, args: list[str], cwd: Path, log, env: dict | None = None) -> None:
+        """Run a command of a job in a process group of its own, its output into the job's log."""
+        if self.stop.is_set():
+            raise Stopped()
+        log.write(f"\n$ {shlex.join(args)}    (in {cwd})\n")
+        log.flush()
+        process = subprocess.Popen(args, cwd=cwd, env=env or commands.tool_env(),
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        with self.live_guard:
+            self.live.add(process)
+        try:
+            process.wait()
+        finally:
+            with self.live_guard:
+                self.live.discard(process)
+        if self.stop.is_set():
+            raise Stopped()
+        if process.returncode != 0:
+            raise JobFailed(f"`{shlex.join(args)}` failed (exit code {process.returncode})")
+
+    def stage_env(self, clone: Path) -> dict:
+        """The clone's own committed code runs its stages; VERBOSE: the log gets everything."""
+        env = commands.tool_env()
+        env.update(PYTHONPATH=str(clone / "code"), VERBOSE="1", PYTHONDONTWRITEBYTECODE="1")
+        return env
+
+    # -- anatomy of a job -------------------------------------------------------------------
+    def clone(self, folder: Path, start: str, branch: str, log) -> None:
+        """A throwaway clone on ``branch`` from ``start``, sharing the dataset's annexed objects."""
+        self.remove(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        self.sh(["git", "clone", "--quiet", "--no-checkout", str(self.root), str(folder)], folder.parent, log)
+        if start.startswith("refs/"):
+            self.sh(["git", "fetch", "--quiet", "origin", start], folder, log)
+            start = "FETCH_HEAD"
+        self.sh(["git", "checkout", "--quiet", "-b", branch, start], folder, log)
+        # Private and dead: git-annex never records this clone as holding anything.
+        self.sh(["git", "config", "annex.private", "true"], folder, log)
+        self.sh(["git", "annex", "init", "--quiet", f"sweep job {branch}"], folder, log)
+        self.sh(["git", "annex", "dead", "here"], folder, log)
+        objects = folder / ".git" / "annex" / "objects"
+        if objects.is_dir() and not objects.is_symlink():
+            commands.remove_tree(objects)
+        self.objects.mkdir(parents=True, exist_ok=True)
+        objects.symlink_to(self.objects, target_is_directory=True)
+
+    def stages(self, job: Job, clone: Path, stages: tuple[str, ...], log) -> None:
+        for stage in stages:
+            args = stage_command(self.sweep, job, stage, self.container)
+            self.sh([sys.executable, *args[1:]], clone, log, self.stage_env(clone))
+
+    def push(self, clone: Path, ref: str, log) -> None:
+        """The branch into the dataset, under its lock; fsck records its annexed outputs there."""
+        if self.stop.is_set():
+            raise Stopped()
+        with self.push_guard, lock.hold(self.root, command=f"sweep {self.sweep.name}: push {ref}"):
+            # Once started, a push finishes even on Ctrl-C (its group does not get the signal),
+            # so a branch is in the dataset whole or not at all.
+            self.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, log)
+            self.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root, log)
+
+    def remove(self, folder: Path) -> None:
+        objects = folder / ".git" / "annex" / "objects"
+        if objects.is_symlink():  # the dataset's own objects: only the link goes
+            objects.unlink()
+        if folder.exists():
+            commands.remove_tree(folder)
+
+    def run_base(self, key: str, job: Job, start: str) -> str:
+        """Prepare once for every job with these prepare parameters; the result's ref."""
+        ref = f"{BASE_REFS}/{self.sweep.name}/{key}"
+        if git(self.root, "rev-parse", "--verify", "--quiet", ref):
+            return ref
+        name = f"prepare-{key}"
+        folder, log_path = self.scratch / name, self.logs / f"{name}.log"
+        with open(log_path, "w") as log:
+            try:
+                self.progress.preparing(+1)
+                self.clone(folder, start, f"sweep-base/{key}", log)
+                self.stages(job, folder, ("prepare",), log)
+                self.push(folder, ref, log)
+                return ref
+            except JobFailed as error:
+                raise JobFailed(f"its prepare failed: {error}; log: {log_path}") from None
+            finally:
+                self.progress.preparing(-1)
+                self.remove(folder)
+
+    def run_job(self, job: Job, base: concurrent.futures.Future) -> Outcome:
+        log_path = self.logs / f"{job.name}.log"
+        branch = self.sweep.branch(job)
+        try:
+            start = base.result()
+        except JobFailed as error:
+            return Outcome(job.name, False, log=log_path, message=str(error))
+        if self.stop.is_set():
+            raise Stopped()
+        folder, began = self.scratch / job.name, time.monotonic()
+        self.progress.started(job.name)
+        with open(log_path, "w") as log:
+            try:
+                self.clone(folder, start, branch, log)
+                self.stages(job, folder, ("train", "evaluate"), log)
+                self.push(folder, f"refs/heads/{branch}", log)
+                return Outcome(job.name, True, time.monotonic() - began,
+                               accuracy_at(self.root, f"refs/heads/{branch}"), log_path)
+            except JobFailed as error:
+                return Outcome(job.name, False, time.monotonic() - began, log=log_path, message=str(error))
+            finally:
+                self.remove(folder)
+
+    # -- all jobs ---------------------------------------------------------------------------
+    def run(self, todo: list[Job], start: str, tree: str) -> list[Outcome]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        pool = concurrent.futures.ThreadPoolExecutor(self.parallel, thread_name_prefix="sweep")
+        bases: dict[str, concurrent.futures.Future] = {}
+        for job in todo:  # prepares first: the pool starts tasks in order, so no job waits in vain
+            key = self.sweep.prepare_key(job, tree)
+            if key not in bases:
+                bases[key] = pool.submit(self.run_base, key, job, start)
+        futures = {pool.submit(self.run_job, job, bases[self.sweep.prepare_key(job, tree)]): job
+                   for job in todo}
+        outcomes = []
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = concurrent.futures.wait(pending, timeout=0.5)
+                for future in done:
+                    outcomes.append(future.result())
+                    self.progress.finished(outcomes[-1])
+                self.progress.tick()
+        except (KeyboardInterrupt, Stopped):
+            with commands.shielded():
+                self.interrupt(pool)
+            raise
+        finally:
+            self.progress.close()
+            pool.shutdown(wait=True, cancel_futures=True)
+        return outcomes
+
+    def interrupt(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
+        """Ctrl-C: every running command gets SIGINT (a stage settles its run), then each job
+        removes its clone; pushes already under way finish, so no branch is half there."""
+        self.stop.set()
+        with self.live_guard:
+            running = [p for p in self.live if not self.is_push(p)]
+        for process in running:
+            try:
+                os.killpg(process.pid, 2)
+            except ProcessLookupError:
+                pass
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def is_push(process: subprocess.Popen) -> bool:
+        args = process.args
+        return args[:2] == ["git", "push"] or args[:3] == ["git", "annex", "fsck"]
+
+
+def merge(root: Path, sweep: Sweep) -> str | None:
+    """One commit on the user's branch with every finished job branch as a parent, tagged
+    ``sweep/NAME`` (``git merge -s ours``: jobs wrote the same paths, an octopus would conflict).
+    Built with plumbing so the user's index and working tree stay as they are."""
+    branches = [sweep.branch(job) for job in sweep.jobs if has_result(root, sweep.branch(job))]
+    new = [b for b in branches if subprocess.run(
+        ["git", "merge-base", "--is-ancestor", f"refs/heads/{b}", "HEAD"], cwd=root,
+        env=commands.tool_env(), capture_output=True).returncode != 0]
+    if not new:
+        return None
+    head, branch = git(root, "rev-parse", "HEAD"), git(root, "symbolic-ref", "--quiet", "HEAD")
+    lines = [f"{b}: accuracy {accuracy_at(root, 'refs/heads/' + b)}" for b in new]
+    message = (f"Sweep {sweep.name}: {len(new)} job branch(es) from {sweep.source}\n\n"
+               "Each parent after the first is a job's branch (git merge -s ours: this tree is "
+               "the branch's own).\n\n" + "\n".join(lines) + "\n")
+    parents = [arg for b in new for arg in ("-p", f"refs/heads/{b}")]
+    commit = commands.run(["git", "commit-tree", f"{head}^{{tree}}", "-p", head, *parents, "-m", message],
+                          cwd=root, quiet=True, capture_output=True, text=True).stdout.strip()
+    print(f"  recording {len(new)} job branch(es) as parents of one commit on your branch (what "
+          f"`git merge -s ours {' '.join(new[:2])}{' ...' if len(new) > 2 else ''}` records; "
+          "your working tree is not touched)", flush=True)
+    commands.run(["git", "update-ref", "-m", f"sweep {sweep.name}", branch, commit, head], cwd=root, quiet=True)
+    commands.run(["git", "tag", "-f", sweep.tag, commit], cwd=root, quiet=True, capture_output=True)
+    print(f"  {branch.removeprefix('refs/heads/')} {commit[:8]}: merge of {len(new)} job branch(es), "
+          f"tagged {sweep.tag}", flush=True)
+    return commit
+
+
+def check_ready(root: Path, sweep: Sweep) -> None:
+    """What the jobs read must be committed; the merge needs a branch checked out."""
+    if not git(root, "symbolic-ref", "--quiet", "HEAD"):
+        raise SweepError("HEAD is detached: check out the branch the sweep's merge commit should "
+                         "go on (git switch main), then run the sweep again.")
+    for path in (sweep.source, *sweep.params.values()):
+        if not git(root, "rev-parse", "--verify", "--quiet", f"HEAD:{path}"):
+            raise SweepError(f"{path} is not committed, and the jobs clone what is: "
+                             f"`datalad save -m 'why' {path}`, then run the sweep again.")
+        if git(root, "status", "--porcelain", "--", path):
+            raise SweepError(f"{path} has changes that are not committed, and the jobs clone what "
+                             f"is: `datalad save -m 'why' {path}` (or undo them), then run again.")
+
+
+def run(root: Path, sweep: Sweep, parallel: int, container: str, scratch: str | None = None) -> list[Outcome]:
+    """Run the jobs without a result, merge, and return the failed ones."""
+    from . import stages
+
+    check_ready(root, sweep)
+    stages.require_setup(root, container)
+    sweep_lock = lock.git_dir(root) / f"imageclf-sweep-{sweep.name}.lock"
+    with lock.hold_file(sweep_lock, what=f"sweep {sweep.name}"):
+        runner = Runner(root, sweep, container, parallel, scratch)
+        runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
+        todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
+        done = len(sweep.jobs) - len(todo)
+        print(f"sweep {sweep.name}: {len(sweep.jobs)} jobs from {sweep.source}"
+              + (f", {done} with a result already (kept)" if done else "")
+              + f"; running {len(todo)}, {parallel} at a time, each in a throwaway clone "
+              f"(in {runner.scratch}) on its branch sweep/{sweep.name}/JOB:", flush=True)
+        for job in todo[:3]:
+            typed = "; ".join(shlex.join(stage_command(sweep, job, s, container)) for s in ("train", "evaluate"))
+            print(f"  {job.name}: {typed}")
+        if len(todo) > 3:
+            print(f"  ... and {len(todo) - 3} more; prepare runs once per distinct prepare parameters")
+        for job in sweep.jobs:
+            if not any(j is job for j in todo):
+                runner.progress.known(job.name, accuracy_at(root, f"refs/heads/{sweep.branch(job)}"))
+        try:
+            outcomes = runner.run(todo, git(root, "rev-parse", "HEAD"),
+                                  git(root, "rev-parse", "HEAD^{tree}")) if todo else []
+        except KeyboardInterrupt as stop:
+            kept = sum(has_result(root, sweep.branch(job)) for job in sweep.jobs)
+            error = SweepError(
+                f"sweep {sweep.name} interrupted ({getattr(stop, 'signal_name', 'SIGINT')}): "
+                f"{kept} of {len(sweep.jobs)} jobs have their branch in the dataset; the others "
+                "stopped and left no clone, branch or container behind. Run the same command "
+                "again to run only the jobs without a result.")
+            error.exit_code = getattr(stop, "exit_code", 130)
+            raise error from None
+        with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
+            merge(root, sweep)
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in failed:
+        print(f"FAILED {outcome.name}: {outcome.message}; log: {outcome.log}", file=sys.stderr)
+    return failed
