@@ -63,7 +63,7 @@ class Sweep:
     def prepare_key(self, job: Job, tree: str) -> str:
         """Jobs with the same prepare parameters on the same tree share one prepare result."""
         text = json.dumps([tree, self.params["prepare"], job.stage_overrides("prepare")],
-                          sort_keys=True, ensure_ascii=False)
+                          ensure_ascii=False)  # order kept: categories order their labels
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def varying(self) -> list[tuple[str, str]]:
@@ -208,15 +208,14 @@ def parse(spec, source: str, name: str) -> Sweep:
 def load(root: Path, argument: str) -> Sweep:
     """The sweep named on the command line: a file (``sweeps/NAME.yaml``) or just NAME."""
     path = Path(argument)
-    if not path.suffix:
-        path = Path(SWEEP_DIR) / f"{argument}.yaml"
+    if not path.suffix:  # a bare NAME
+        path = root / SWEEP_DIR / f"{argument}.yaml"
     full = path if path.is_absolute() else (Path.cwd() / path)
     if not full.is_file():
         full = root / path
     if not full.is_file():
-        present = sorted(p.stem for p in (root / SWEEP_DIR).glob("*.yaml"))
-        raise SweepError(f"No sweep file {path}: name one of "
-                         f"{', '.join(f'{SWEEP_DIR}/{p}.yaml' for p in present) or 'sweeps/NAME.yaml'}.")
+        present = ", ".join(f"{SWEEP_DIR}/{p.name}" for p in sorted((root / SWEEP_DIR).glob("*.yaml")))
+        raise SweepError(f"No sweep file {argument}: name one of {present or 'sweeps/NAME.yaml'}.")
     full = full.resolve()
     try:
         source = full.relative_to(root.resolve()).as_posix()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import commands, lock
+from .inputdata import SUBDATASET
 from .sweep import Job, Sweep, SweepError
 from .sweep_progress import SweepProgress
 
@@ -48,6 +49,12 @@ class Outcome:
     accuracy: float | None = None
     log: Path | None = None
     message: str = ""
+    stage_seconds: float = 0.0  # of ``seconds``: the stages themselves; the rest is fixed cost
+
+    @property
+    def fixed_seconds(self) -> float:
+        """Clone, annex set-up, push and fsck: what a job costs beyond its stages."""
+        return self.seconds - self.stage_seconds
 
 
 def git(root: Path, *args: str) -> str:
@@ -90,8 +97,6 @@ class Runner:
                  scratch: str | None = None, out=None) -> None:
         self.root, self.sweep, self.container, self.parallel = root.resolve(), sweep, container, parallel
         self.git_dir = lock.git_dir(self.root)
-        common = git(self.root, "rev-parse", "--path-format=absolute", "--git-common-dir")
-        self.objects = Path(common) / "annex" / "objects"
         top = Path(scratch).resolve() / f"{SCRATCH_FOLDER}-{self.root.name}" if scratch else (
             self.git_dir / SCRATCH_FOLDER)
         self.scratch = top / sweep.name
@@ -140,15 +145,24 @@ class Runner:
             self.sh(["git", "fetch", "--quiet", "origin", start], folder, log)
             start = "FETCH_HEAD"
         self.sh(["git", "checkout", "--quiet", "-b", branch, start], folder, log)
-        # Private and dead: git-annex never records this clone as holding anything.
+        # Private and dead: git-annex never records this clone as holding anything. Hard links
+        # (same file system) make getting the image and pushing the outputs free of copies;
+        # annexed objects are read-only, and unlocking an output copies it.
         self.sh(["git", "config", "annex.private", "true"], folder, log)
+        self.sh(["git", "config", "annex.hardlink", "true"], folder, log)
         self.sh(["git", "annex", "init", "--quiet", f"sweep job {branch}"], folder, log)
         self.sh(["git", "annex", "dead", "here"], folder, log)
-        objects = folder / ".git" / "annex" / "objects"
-        if objects.is_dir() and not objects.is_symlink():
-            commands.remove_tree(objects)
-        self.objects.mkdir(parents=True, exist_ok=True)
-        objects.symlink_to(self.objects, target_is_directory=True)
+
+    def install_input_data(self, clone: Path, log) -> None:
+        """data/raw for prepare: installed from the dataset's own data/raw (datalad tries the
+        origin's subdataset first), which knows the input dataset as a second source."""
+        self.sh(["datalad", "get", "--no-data", SUBDATASET], clone, log)
+        source = git(self.root / SUBDATASET, "remote", "get-url", "origin")
+        if source and "://" not in source and not Path(source).is_absolute():
+            source = str((self.root / SUBDATASET / source).resolve())
+        if source:
+            self.sh(["git", "remote", "add", "input", source], clone / SUBDATASET, log)
+        self.sh(["git", "config", "annex.hardlink", "true"], clone / SUBDATASET, log)
 
     def stages(self, job: Job, clone: Path, stages: tuple[str, ...], log) -> None:
         for stage in stages:
@@ -162,13 +176,11 @@ class Runner:
         with self.push_guard, lock.hold(self.root, command=f"sweep {self.sweep.name}: push {ref}"):
             # Once started, a push finishes even on Ctrl-C (its group does not get the signal),
             # so a branch is in the dataset whole or not at all.
+            self.sh(["git", "annex", "copy", "--quiet", "--to", "origin"], clone, log)
             self.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, log)
             self.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root, log)
 
     def remove(self, folder: Path) -> None:
-        objects = folder / ".git" / "annex" / "objects"
-        if objects.is_symlink():  # the dataset's own objects: only the link goes
-            objects.unlink()
         if folder.exists():
             commands.remove_tree(folder)
 
@@ -183,11 +195,14 @@ class Runner:
             try:
                 self.progress.preparing(+1)
                 self.clone(folder, start, f"sweep-base/{key}", log)
+                self.install_input_data(folder, log)
                 self.stages(job, folder, ("prepare",), log)
                 self.push(folder, ref, log)
                 return ref
             except JobFailed as error:
-                raise JobFailed(f"its prepare failed: {error}; log: {log_path}") from None
+                failed = JobFailed(f"its prepare failed: {error}")
+                failed.log = log_path
+                raise failed from None
             finally:
                 self.progress.preparing(-1)
                 self.remove(folder)
@@ -197,8 +212,8 @@ class Runner:
         branch = self.sweep.branch(job)
         try:
             start = base.result()
-        except JobFailed as error:
-            return Outcome(job.name, False, log=log_path, message=str(error))
+        except JobFailed as error:  # its prepare failed: that log says why
+            return Outcome(job.name, False, log=error.log, message=str(error))
         if self.stop.is_set():
             raise Stopped()
         folder, began = self.scratch / job.name, time.monotonic()
@@ -206,12 +221,16 @@ class Runner:
         with open(log_path, "w") as log:
             try:
                 self.clone(folder, start, branch, log)
+                stages_began = time.monotonic()
                 self.stages(job, folder, ("train", "evaluate"), log)
+                stage_seconds = time.monotonic() - stages_began
                 self.push(folder, f"refs/heads/{branch}", log)
                 return Outcome(job.name, True, time.monotonic() - began,
-                               accuracy_at(self.root, f"refs/heads/{branch}"), log_path)
+                               accuracy_at(self.root, f"refs/heads/{branch}"), log_path,
+                               stage_seconds=stage_seconds)
             except JobFailed as error:
-                return Outcome(job.name, False, time.monotonic() - began, log=log_path, message=str(error))
+                return Outcome(job.name, False, time.monotonic() - began, log=log_path,
+                               message=str(error))
             finally:
                 self.remove(folder)
 
@@ -260,7 +279,17 @@ class Runner:
     @staticmethod
     def is_push(process: subprocess.Popen) -> bool:
         args = process.args
-        return args[:2] == ["git", "push"] or args[:3] == ["git", "annex", "fsck"]
+        return args[:2] == ["git", "push"] or args[:3] in (["git", "annex", "fsck"],
+                                                           ["git", "annex", "copy"])
+
+
+def plumbing(root: Path, *args: str) -> str:
+    """A git command that must succeed (the merge's steps); its output."""
+    result = subprocess.run(["git", *args], cwd=root, env=commands.tool_env(), text=True,
+                            stdin=subprocess.DEVNULL, capture_output=True)
+    if result.returncode != 0:
+        raise SweepError(f"`git {' '.join(args[:2])} ...` failed: {result.stderr.strip()}")
+    return result.stdout.strip()
 
 
 def merge(root: Path, sweep: Sweep) -> str | None:
@@ -279,13 +308,12 @@ def merge(root: Path, sweep: Sweep) -> str | None:
                "Each parent after the first is a job's branch (git merge -s ours: this tree is "
                "the branch's own).\n\n" + "\n".join(lines) + "\n")
     parents = [arg for b in new for arg in ("-p", f"refs/heads/{b}")]
-    commit = commands.run(["git", "commit-tree", f"{head}^{{tree}}", "-p", head, *parents, "-m", message],
-                          cwd=root, quiet=True, capture_output=True, text=True).stdout.strip()
+    commit = plumbing(root, "commit-tree", f"{head}^{{tree}}", "-p", head, *parents, "-m", message)
     print(f"  recording {len(new)} job branch(es) as parents of one commit on your branch (what "
           f"`git merge -s ours {' '.join(new[:2])}{' ...' if len(new) > 2 else ''}` records; "
           "your working tree is not touched)", flush=True)
-    commands.run(["git", "update-ref", "-m", f"sweep {sweep.name}", branch, commit, head], cwd=root, quiet=True)
-    commands.run(["git", "tag", "-f", sweep.tag, commit], cwd=root, quiet=True, capture_output=True)
+    plumbing(root, "update-ref", "-m", f"sweep {sweep.name}", branch, commit, head)
+    plumbing(root, "tag", "--force", sweep.tag, commit)
     print(f"  {branch.removeprefix('refs/heads/')} {commit[:8]}: merge of {len(new)} job branch(es), "
           f"tagged {sweep.tag}", flush=True)
     return commit
@@ -305,6 +333,26 @@ def check_ready(root: Path, sweep: Sweep) -> None:
                              f"is: `datalad save -m 'why' {path}` (or undo them), then run again.")
 
 
+def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str) -> None:
+    """What will run, as the commands a user would type in each job's clone."""
+    done = len(sweep.jobs) - len(todo)
+    kept = f", {done} with a result already (kept)" if done else ""
+    if not todo:
+        print(f"sweep {sweep.name}: all {len(sweep.jobs)} jobs of {sweep.source} have a result.")
+        return
+    keys = {sweep.prepare_key(job, "") for job in todo}
+    print(f"sweep {sweep.name}: {len(sweep.jobs)} jobs from {sweep.source}{kept}; running "
+          f"{len(todo)}, {runner.parallel} at a time, each in a throwaway clone (under "
+          f"{runner.scratch}) on its own branch; {len(keys)} prepare run(s) shared by them:",
+          flush=True)
+    for job in todo[:3]:
+        typed = "; ".join(shlex.join(stage_command(sweep, job, stage, container))
+                          for stage in ("train", "evaluate"))
+        print(f"  sweep/{sweep.name}/{job.name}: {typed}")
+    if len(todo) > 3:
+        print(f"  ... and {len(todo) - 3} more")
+
+
 def run(root: Path, sweep: Sweep, parallel: int, container: str, scratch: str | None = None) -> list[Outcome]:
     """Run the jobs without a result, merge, and return the failed ones."""
     from . import stages
@@ -316,16 +364,7 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str, scratch: str | 
         runner = Runner(root, sweep, container, parallel, scratch)
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
-        done = len(sweep.jobs) - len(todo)
-        print(f"sweep {sweep.name}: {len(sweep.jobs)} jobs from {sweep.source}"
-              + (f", {done} with a result already (kept)" if done else "")
-              + f"; running {len(todo)}, {parallel} at a time, each in a throwaway clone "
-              f"(in {runner.scratch}) on its branch sweep/{sweep.name}/JOB:", flush=True)
-        for job in todo[:3]:
-            typed = "; ".join(shlex.join(stage_command(sweep, job, s, container)) for s in ("train", "evaluate"))
-            print(f"  {job.name}: {typed}")
-        if len(todo) > 3:
-            print(f"  ... and {len(todo) - 3} more; prepare runs once per distinct prepare parameters")
+        announce(sweep, todo, runner, container)
         for job in sweep.jobs:
             if not any(j is job for j in todo):
                 runner.progress.known(job.name, accuracy_at(root, f"refs/heads/{sweep.branch(job)}"))
@@ -343,6 +382,11 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str, scratch: str | 
             raise error from None
         with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
             merge(root, sweep)
+    finished = [o for o in outcomes if o.ok]
+    if finished:
+        mean = sum(o.fixed_seconds for o in finished) / len(finished)
+        print(f"  fixed cost per job beyond its stages (clone, annex set-up, push, fsck): "
+              f"{mean:.1f} s on average", flush=True)
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed:
         print(f"FAILED {outcome.name}: {outcome.message}; log: {outcome.log}", file=sys.stderr)
