@@ -29,7 +29,8 @@ def save_sweep(clone, name: str, text: str) -> None:
 
 
 def branch_tip(clone, branch: str) -> str:
-    return git(clone, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+    return sh(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], clone,
+              check=False).stdout.strip()
 
 
 def wait_for(condition, what: str, process, limit: float = 600.0) -> None:
