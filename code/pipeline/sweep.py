@@ -25,7 +25,8 @@ RESULTS_DIR = "results/sweeps"  # git-ignored: the summary table and plot the sw
 FILE_KEYS = {"description", "params", "set", "jobs", "grid"}
 
 
-class SweepError(PipelineError, ValueError):  # ValueError: what cli.main catches until it catches PipelineError
+# ValueError too: what cli.main catches until it catches PipelineError alone.
+class SweepError(PipelineError, ValueError):
     """A sweep file or command that cannot be run as written; the message says what to change."""
 
 
@@ -105,8 +106,8 @@ def grid_jobs(grid: dict, where: str) -> list[Job]:
                              "such as `max_iter: [10, 100]`.")
         for name, values in parameters.items():
             if not isinstance(values, list) or not values:
-                raise SweepError(f"{where}: grid.{stage}.{name} must be a list of values, such as "
-                                 f"`{name}: [a, b]` (a single value belongs in the base params file).")
+                raise SweepError(f"{where}: grid.{stage}.{name} must be a list of values, such "
+                                 f"as `{name}: [a, b]` (one value for all jobs belongs in `set:`).")
             axes.append([(stage, name, value) for value in values])
     jobs = []
     for combination in itertools.product(*axes) if axes else ():
@@ -156,7 +157,8 @@ def combine(listed: list[Job], grid: list[Job]) -> list[Job]:
     jobs = []
     for first, second in itertools.product(listed, grid):
         overrides = {stage: {**first.stage_overrides(stage), **second.stage_overrides(stage)}
-                     for stage in STAGES if first.stage_overrides(stage) or second.stage_overrides(stage)}
+                     for stage in STAGES
+                     if first.stage_overrides(stage) or second.stage_overrides(stage)}
         jobs.append(Job(f"{first.name}_{second.name}", overrides))
     return jobs
 
@@ -214,7 +216,8 @@ def load(root: Path, argument: str) -> Sweep:
     if not full.is_file():
         full = root / path
     if not full.is_file():
-        present = ", ".join(f"{SWEEP_DIR}/{p.name}" for p in sorted((root / SWEEP_DIR).glob("*.yaml")))
+        present = ", ".join(f"{SWEEP_DIR}/{p.name}"
+                            for p in sorted((root / SWEEP_DIR).glob("*.yaml")))
         raise SweepError(f"No sweep file {argument}: name one of {present or 'sweeps/NAME.yaml'}.")
     full = full.resolve()
     try:
@@ -236,11 +239,14 @@ def add_parser(subparsers) -> None:
     command.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                          help="jobs to run at the same time (default 1)")
     command.add_argument("--summary", action="store_true",
-                         help="print the table of the sweep's results and write its plot; run nothing")
+                         help="print the table of the sweep's results, write it and its plot "
+                              "to results/sweeps/; run nothing")
     command.add_argument("--container", default=os.environ.get("CONTAINER") or "software",
-                         help="container to run in, or 'none' for .venv (default: $CONTAINER or software)")
+                         help="container to run in, or 'none' for .venv "
+                              "(default: $CONTAINER or software)")
     command.add_argument("--scratch", default=os.environ.get("SWEEP_SCRATCH"),
-                         help="folder for the jobs' throwaway clones (default: the system's temp folder)")
+                         help="folder for the jobs' throwaway clones, on the dataset's file "
+                              "system (default: the dataset's .git/imageclf-sweeps)")
     command.add_argument("--no-wait", action="store_true", help=argparse.SUPPRESS)
     command.set_defaults(func=main)
 

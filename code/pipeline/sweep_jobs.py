@@ -95,7 +95,8 @@ class Runner:
 
     def __init__(self, root: Path, sweep: Sweep, container: str, parallel: int,
                  scratch: str | None = None, out=None) -> None:
-        self.root, self.sweep, self.container, self.parallel = root.resolve(), sweep, container, parallel
+        self.root, self.sweep = root.resolve(), sweep
+        self.container, self.parallel = container, parallel
         self.git_dir = lock.git_dir(self.root)
         top = Path(scratch).resolve() / f"{SCRATCH_FOLDER}-{self.root.name}" if scratch else (
             self.git_dir / SCRATCH_FOLDER)
@@ -140,7 +141,8 @@ class Runner:
         """A throwaway clone on ``branch`` from ``start``, sharing the dataset's annexed objects."""
         self.remove(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        self.sh(["git", "clone", "--quiet", "--no-checkout", str(self.root), str(folder)], folder.parent, log)
+        self.sh(["git", "clone", "--quiet", "--no-checkout", str(self.root), str(folder)],
+                folder.parent, log)
         if start.startswith("refs/"):
             self.sh(["git", "fetch", "--quiet", "origin", start], folder, log)
             start = "FETCH_HEAD"
@@ -302,6 +304,8 @@ def merge(root: Path, sweep: Sweep) -> str | None:
         env=commands.tool_env(), capture_output=True).returncode != 0]
     if not new:
         return None
+    for b in new:  # a sweep killed between a push and its fsck left the location log behind
+        plumbing(root, "annex", "fsck", "--fast", "--quiet", "--branch", f"refs/heads/{b}")
     head, branch = git(root, "rev-parse", "HEAD"), git(root, "symbolic-ref", "--quiet", "HEAD")
     lines = [f"{b}: accuracy {accuracy_at(root, 'refs/heads/' + b)}" for b in new]
     message = (f"Sweep {sweep.name}: {len(new)} job branch(es) from {sweep.source}\n\n"
@@ -314,8 +318,8 @@ def merge(root: Path, sweep: Sweep) -> str | None:
           "your working tree is not touched)", flush=True)
     plumbing(root, "update-ref", "-m", f"sweep {sweep.name}", branch, commit, head)
     plumbing(root, "tag", "--force", sweep.tag, commit)
-    print(f"  {branch.removeprefix('refs/heads/')} {commit[:8]}: merge of {len(new)} job branch(es), "
-          f"tagged {sweep.tag}", flush=True)
+    print(f"  {branch.removeprefix('refs/heads/')} {commit[:8]}: merge of {len(new)} job "
+          f"branch(es), tagged {sweep.tag}", flush=True)
     return commit
 
 
@@ -353,7 +357,8 @@ def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str) -> N
         print(f"  ... and {len(todo) - 3} more")
 
 
-def run(root: Path, sweep: Sweep, parallel: int, container: str, scratch: str | None = None) -> list[Outcome]:
+def run(root: Path, sweep: Sweep, parallel: int, container: str,
+        scratch: str | None = None) -> list[Outcome]:
     """Run the jobs without a result, merge, and return the failed ones."""
     from . import stages
 
@@ -367,7 +372,8 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str, scratch: str | 
         announce(sweep, todo, runner, container)
         for job in sweep.jobs:
             if not any(j is job for j in todo):
-                runner.progress.known(job.name, accuracy_at(root, f"refs/heads/{sweep.branch(job)}"))
+                branch = f"refs/heads/{sweep.branch(job)}"
+                runner.progress.known(job.name, accuracy_at(root, branch))
         try:
             outcomes = runner.run(todo, git(root, "rev-parse", "HEAD"),
                                   git(root, "rev-parse", "HEAD^{tree}")) if todo else []

@@ -61,7 +61,8 @@ class SweepProgress:
             else:
                 self.failed += 1
         if outcome.ok:
-            line = f"  done    {outcome.name}: accuracy {outcome.accuracy:.4f}  [{outcome.seconds:.1f} s]"
+            line = (f"  done    {outcome.name}: accuracy {outcome.accuracy:.4f}  "
+                    f"[{outcome.seconds:.1f} s]")
         else:
             line = f"  FAILED  {outcome.name}: {outcome.message} (log: {outcome.log})"
         self.say(line + ("" if self.tty else f"   ({self.status()})"))

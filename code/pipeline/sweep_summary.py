@@ -64,12 +64,13 @@ def figure(frame: pd.DataFrame, varying: list[str]):
     first = varying[0] if varying else "job"
     others = varying[1:]
     groups = list(dict.fromkeys(frame[first]))
-    series = list(dict.fromkeys(frame[others].astype(str).agg(", ".join, axis=1))) if others else [""]
+    combination = frame[others].astype(str).agg(", ".join, axis=1) if others else None
+    series = list(dict.fromkeys(combination)) if others else [""]
     width = 0.8 / len(series)
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(frame) + 2), 3.6))
     best = frame["accuracy"].max()
     for i, label in enumerate(series):
-        part = frame if not others else frame[frame[others].astype(str).agg(", ".join, axis=1) == label]
+        part = frame if not others else frame[combination == label]
         xs = [groups.index(v) + (i - (len(series) - 1) / 2) * width for v in part[first]]
         values = part["accuracy"].fillna(0).tolist()
         bars = ax.bar(xs, values, width * 0.95, label=label or None)
@@ -99,7 +100,9 @@ def write(root: Path, sweep: Sweep) -> str:
     frame = table(root, sweep)
     folder = root / RESULTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    title = f"## Sweep {sweep.name} ({sweep.source})\n\n" + (f"{sweep.description}\n\n" if sweep.description else "")
+    title = f"## Sweep {sweep.name} ({sweep.source})\n\n"
+    if sweep.description:
+        title += f"{sweep.description}\n\n"
     text = title + to_markdown(frame)
     (folder / f"{sweep.name}.md").write_text(text)
     plot = folder / f"{sweep.name}.png"
@@ -108,5 +111,6 @@ def write(root: Path, sweep: Sweep) -> str:
     fig.savefig(plot, dpi=100, metadata={"Software": None})
     plt.close(fig)
     done = int(frame["accuracy"].notna().sum())
-    return (text + f"\n{done} of {len(frame)} jobs have a result. Table: {RESULTS_DIR}/{sweep.name}.md, "
-            f"plot: {RESULTS_DIR}/{sweep.name}.png; every job branch: git log {sweep.tag}\n")
+    return (text + f"\n{done} of {len(frame)} jobs have a result. Table: "
+            f"{RESULTS_DIR}/{sweep.name}.md, plot: {RESULTS_DIR}/{sweep.name}.png; "
+            f"every job branch: git log {sweep.tag}\n")

@@ -94,7 +94,8 @@ def test_an_interrupted_sweep_resumes_and_one_commit_reaches_every_job(clone_wit
     # The summary: both accuracies, the failed job without a result, and the plot.
     summary = sh([*SWEEP, "pairs", "--summary"], clone).stdout
     accuracy = json.loads(git(clone, "show", f"{kept}:accuracy.json"))["accuracy"]
-    assert f"| golf-parachute | golf ball+parachute | sgd | {accuracy:.4f}" in summary.replace("**", "")
+    row = f"| golf-parachute | golf ball+parachute | sgd | {accuracy:.4f}"
+    assert row in summary.replace("**", "")
     assert "| broken |" in summary and "no result" in summary
     assert (clone / "results" / "sweeps" / "pairs.png").stat().st_size > 1000
 

@@ -176,7 +176,8 @@ def test_progress_on_a_terminal_redraws_one_line_with_time_left():
     line.started("a")
     line.finished(sweep_jobs.Outcome("a", True, 60.0, 0.5))
     text = out.getvalue()
-    assert "\r\x1b[K  sweep demo: 1/5 done, 0 running  0:00, about 2:00 left  best 0.5000 (a)" in text
+    status = "sweep demo: 1/5 done, 0 running  0:00, about 2:00 left  best 0.5000 (a)"
+    assert "\r\x1b[K  " + status in text
     assert text.count("\n") == 1  # only the finished job's line stays
 
 
