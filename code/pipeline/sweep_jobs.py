@@ -337,6 +337,16 @@ def check_ready(root: Path, sweep: Sweep) -> None:
                              f"is: `datalad save -m 'why' {path}` (or undo them), then run again.")
 
 
+def get_image(root: Path, container: str) -> None:
+    """The jobs take the image from this dataset (by hard link): get it here once, as the first
+    single run would. Its working tree does not change."""
+    image = git(root, "config", "-f", ".datalad/config", "--get",
+                f"datalad.containers.{container}.image")
+    if image:
+        with lock.hold(root, command=f"datalad get {image}"):
+            commands.run(["datalad", "get", image], cwd=root)
+
+
 def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str) -> None:
     """What will run, as the commands a user would type in each job's clone."""
     done = len(sweep.jobs) - len(todo)
@@ -364,6 +374,8 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str,
 
     check_ready(root, sweep)
     stages.require_setup(root, container)
+    if container != "none":
+        get_image(root, container)
     sweep_lock = lock.git_dir(root) / f"imageclf-sweep-{sweep.name}.lock"
     with lock.hold_file(sweep_lock, what=f"sweep {sweep.name}"):
         runner = Runner(root, sweep, container, parallel, scratch)
