@@ -109,9 +109,11 @@ class Runner:
         self.progress = SweepProgress(sweep.name, len(sweep.jobs), parallel, out)
 
     # -- one command of a job ---------------------------------------------------------------
-    def sh(self, args: list[str], cwd: Path, log, env: dict | None = None) -> None:
-        """Run a command of a job in a process group of its own, its output into the job's log."""
-        if self.stop.is_set():
+    def sh(self, args: list[str], cwd: Path, log, env: dict | None = None,
+           finish: bool = False) -> None:
+        """Run a command of a job in a process group of its own, its output into the job's log.
+        ``finish``: a step of a push, which completes even when the sweep is stopped."""
+        if self.stop.is_set() and not finish:
             raise Stopped()
         log.write(f"\n$ {shlex.join(args)}    (in {cwd})\n")
         log.flush()
@@ -125,7 +127,7 @@ class Runner:
         finally:
             with self.live_guard:
                 self.live.discard(process)
-        if self.stop.is_set():
+        if self.stop.is_set() and not finish:
             raise Stopped()
         if process.returncode != 0:
             raise JobFailed(f"`{shlex.join(args)}` failed (exit code {process.returncode})")
@@ -178,9 +180,10 @@ class Runner:
         with self.push_guard, lock.hold(self.root, command=f"sweep {self.sweep.name}: push {ref}"):
             # Once started, a push finishes even on Ctrl-C (its group does not get the signal),
             # so a branch is in the dataset whole or not at all.
-            self.sh(["git", "annex", "copy", "--quiet", "--to", "origin"], clone, log)
-            self.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, log)
-            self.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root, log)
+            self.sh(["git", "annex", "copy", "--quiet", "--to", "origin"], clone, log, finish=True)
+            self.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, log, finish=True)
+            self.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root, log,
+                    finish=True)
 
     def remove(self, folder: Path) -> None:
         if folder.exists():
