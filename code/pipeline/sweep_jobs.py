@@ -13,9 +13,11 @@ job branch as a parent (``git merge -s ours``, done with plumbing) and is tagged
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -122,6 +124,8 @@ class Runner:
                                    start_new_session=True)
         with self.live_guard:
             self.live.add(process)
+            if self.stop.is_set() and not finish:  # started as Ctrl-C came: stop it too
+                os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait()
         finally:
@@ -275,10 +279,8 @@ class Runner:
         with self.live_guard:
             running = [p for p in self.live if not self.is_push(p)]
         for process in running:
-            try:
-                os.killpg(process.pid, 2)
-            except ProcessLookupError:
-                pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)
         pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
