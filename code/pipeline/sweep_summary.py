@@ -64,7 +64,8 @@ def figure(frame: pd.DataFrame, varying: list[str]):
     first = varying[0] if varying else "job"
     others = varying[1:]
     groups = list(dict.fromkeys(frame[first]))
-    combination = frame[others].astype(str).agg(", ".join, axis=1) if others else None
+    combination = frame[others].astype(str).apply(
+        lambda row: ", ".join(f"{k}={v}" for k, v in row.items() if v), axis=1) if others else None
     series = list(dict.fromkeys(combination)) if others else [""]
     width = 0.8 / len(series)
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(frame) + 2), 3.6))
@@ -83,9 +84,9 @@ def figure(frame: pd.DataFrame, varying: list[str]):
     ax.set_xticks(range(len(groups)), [str(g) for g in groups], fontsize=8)
     ax.set_xlabel(first)
     ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.2)  # room for the legend above the bars
     if others:
-        ax.legend(title=", ".join(others), fontsize=7, title_fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", ncol=min(3, len(series)), frameon=False)
     fig.tight_layout()
     return fig
 
