@@ -99,3 +99,21 @@ def test_one_commit_records_every_job_branch_and_is_tagged(dataset):
     # nothing new: no second commit
     assert sweep_jobs.merge(dataset, jobs) is None
     assert git(dataset, "rev-parse", "HEAD") == commit
+
+
+def test_a_sweep_needs_its_files_committed_and_a_branch_checked_out(dataset):
+    jobs = demo_sweep(["a"])
+    with pytest.raises(sweep.SweepError, match="sweeps/demo.yaml is not committed"):
+        sweep_jobs.check_ready(dataset, jobs)
+    for path in (jobs.source, *jobs.params.values()):
+        (dataset / path).parent.mkdir(exist_ok=True)
+        (dataset / path).write_text("{}\n")
+    sh(["git", "add", "."], dataset)
+    sh(["git", "commit", "--quiet", "-m", "sweep and params"], dataset)
+    sweep_jobs.check_ready(dataset, jobs)
+    (dataset / "params" / "train.yaml").write_text("max_iter: 3\n")
+    with pytest.raises(sweep.SweepError, match="params/train.yaml has changes that are not"):
+        sweep_jobs.check_ready(dataset, jobs)
+    sh(["git", "checkout", "--quiet", "--detach"], dataset)
+    with pytest.raises(sweep.SweepError, match="HEAD is detached"):
+        sweep_jobs.check_ready(dataset, jobs)
