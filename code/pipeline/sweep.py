@@ -253,7 +253,7 @@ def add_parser(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from . import sweep_jobs, sweep_summary
+    from . import sweep_run, sweep_summary
 
     sweep = load(args.root, args.sweep)
     if args.summary:
@@ -261,7 +261,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.jobs < 1:
         raise SweepError("-j needs a number of jobs of at least 1.")
-    failed = sweep_jobs.run(args.root, sweep, parallel=args.jobs, container=args.container,
+    failed = sweep_run.run(args.root, sweep, parallel=args.jobs, container=args.container,
                             scratch=args.scratch)
     print()
     print(sweep_summary.write(args.root, sweep), end="")
