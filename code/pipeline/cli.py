@@ -11,7 +11,7 @@ from pathlib import Path
 from imageclf.project import NotInDataset, find_root
 
 from . import (commands, compare, image, inputdata, lock, overhead, recovery, report, stages,
-               story, verify)
+               story, sweep, verify)
 from .errors import EXIT_BUSY, EXIT_DIFFERENT, EXIT_FAILED, EXIT_INTERRUPTED, PipelineError
 
 # Commands that write to the dataset: each holds its lock (one writer per dataset).
@@ -180,6 +180,8 @@ def parser() -> argparse.ArgumentParser:
         "overhead", parents=[in_container],
         help="time containers-run per stage against the same papermill call run directly")
     overhead_parser.set_defaults(func=cmd_overhead)
+
+    sweep.add_parser(sub)  # its options live beside the sweep code (pipeline/sweep.py)
     return cli
 
 

@@ -1,0 +1,140 @@
+"""The sweep command: check, announce, run the jobs without a result, merge them, report.
+
+One commit on the user's branch records every finished job branch as a parent (what
+``git merge -s ours`` records: jobs wrote the same paths, so an octopus merge of their contents
+would conflict) and is tagged ``sweep/NAME``, so that one ref reaches every result.
+"""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from .. import checks, commands, lock
+from . import Job, Sweep, SweepError
+from .jobs import Outcome, Runner, accuracy_at, git, has_result, stage_command
+
+
+def plumbing(root: Path, *args: str) -> str:
+    """A git command that must succeed (the merge's steps); its output."""
+    result = subprocess.run(["git", *args], cwd=root, env=commands.tool_env(), text=True,
+                            stdin=subprocess.DEVNULL, capture_output=True)
+    if result.returncode != 0:
+        raise SweepError(f"`git {' '.join(args[:2])} ...` failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def merge(root: Path, sweep: Sweep) -> str | None:
+    """One commit on the user's branch with every finished job branch as a parent, tagged
+    ``sweep/NAME`` (``git merge -s ours``: jobs wrote the same paths, an octopus would conflict).
+    Built with plumbing so the user's index and working tree stay as they are."""
+    branches = [sweep.branch(job) for job in sweep.jobs if has_result(root, sweep.branch(job))]
+    new = [b for b in branches if subprocess.run(
+        ["git", "merge-base", "--is-ancestor", f"refs/heads/{b}", "HEAD"], cwd=root,
+        env=commands.tool_env(), capture_output=True).returncode != 0]
+    if not new:
+        return None
+    for b in new:  # a sweep killed between a push and its fsck left the location log behind
+        plumbing(root, "annex", "fsck", "--fast", "--quiet", "--branch", f"refs/heads/{b}")
+    head, branch = git(root, "rev-parse", "HEAD"), git(root, "symbolic-ref", "--quiet", "HEAD")
+    lines = [f"{b}: accuracy {accuracy_at(root, 'refs/heads/' + b)}" for b in new]
+    message = (f"Sweep {sweep.name}: {len(new)} job branch(es) from {sweep.source}\n\n"
+               "Each parent after the first is a job's branch (git merge -s ours: this tree is "
+               "the branch's own).\n\n" + "\n".join(lines) + "\n")
+    parents = [arg for b in new for arg in ("-p", f"refs/heads/{b}")]
+    commit = plumbing(root, "commit-tree", f"{head}^{{tree}}", "-p", head, *parents, "-m", message)
+    print(f"  recording {len(new)} job branch(es) as parents of one commit on your branch (what "
+          f"`git merge -s ours {' '.join(new[:2])}{' ...' if len(new) > 2 else ''}` records; "
+          "your working tree is not touched)", flush=True)
+    plumbing(root, "update-ref", "-m", f"sweep {sweep.name}", branch, commit, head)
+    plumbing(root, "tag", "--force", sweep.tag, commit)
+    print(f"  {branch.removeprefix('refs/heads/')} {commit[:8]}: merge of {len(new)} job "
+          f"branch(es), tagged {sweep.tag}", flush=True)
+    return commit
+
+
+def check_ready(root: Path, sweep: Sweep) -> None:
+    """What the jobs read must be committed; the merge needs a branch checked out."""
+    if not git(root, "symbolic-ref", "--quiet", "HEAD"):
+        raise SweepError("HEAD is detached: check out the branch the sweep's merge commit should "
+                         "go on (git switch main), then run the sweep again.")
+    for path in (sweep.source, *sweep.params.values()):
+        if not git(root, "rev-parse", "--verify", "--quiet", f"HEAD:{path}"):
+            raise SweepError(f"{path} is not committed, and the jobs clone what is: "
+                             f"`datalad save -m 'why' {path}`, then run the sweep again.")
+        if git(root, "status", "--porcelain", "--", path):
+            raise SweepError(f"{path} has changes that are not committed, and the jobs clone what "
+                             f"is: `datalad save -m 'why' {path}` (or undo them), then run again.")
+
+
+def get_image(root: Path, container: str) -> None:
+    """The jobs take the image from this dataset (by hard link): get it here once, as the first
+    single run would. Its working tree does not change."""
+    image = git(root, "config", "-f", ".datalad/config", "--get",
+                f"datalad.containers.{container}.image")
+    if image:
+        with lock.hold(root, command=f"datalad get {image}"):
+            commands.run(["datalad", "get", image], cwd=root)
+
+
+def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str) -> None:
+    """What will run, as the commands a user would type in each job's clone."""
+    done = len(sweep.jobs) - len(todo)
+    kept = f", {done} with a result already (kept)" if done else ""
+    if not todo:
+        print(f"sweep {sweep.name}: all {len(sweep.jobs)} jobs of {sweep.source} have a result.")
+        return
+    keys = {sweep.prepare_key(job, "") for job in todo}
+    print(f"sweep {sweep.name}: {len(sweep.jobs)} jobs from {sweep.source}{kept}; running "
+          f"{len(todo)}, {runner.parallel} at a time, each in a throwaway clone (under "
+          f"{runner.scratch}) on its own branch; {len(keys)} prepare run(s) shared by them:",
+          flush=True)
+    for job in todo[:3]:
+        typed = "; ".join(shlex.join(stage_command(sweep, job, stage, container))
+                          for stage in ("train", "evaluate"))
+        print(f"  sweep/{sweep.name}/{job.name}: {typed}")
+    if len(todo) > 3:
+        print(f"  ... and {len(todo) - 3} more")
+
+
+def run(root: Path, sweep: Sweep, parallel: int, container: str,
+        scratch: str | None = None) -> list[Outcome]:
+    """Run the jobs without a result, merge, and return the failed ones."""
+    check_ready(root, sweep)
+    checks.require_setup(root, container)
+    if container != "none":
+        get_image(root, container)
+    sweep_lock = lock.git_dir(root) / f"imageclf-sweep-{sweep.name}.lock"
+    with lock.hold_file(sweep_lock, what=f"sweep {sweep.name}"):
+        runner = Runner(root, sweep, container, parallel, scratch)
+        runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
+        todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
+        announce(sweep, todo, runner, container)
+        for job in sweep.jobs:
+            if not any(j is job for j in todo):
+                branch = f"refs/heads/{sweep.branch(job)}"
+                runner.progress.known(job.name, accuracy_at(root, branch))
+        try:
+            outcomes = runner.run(todo, git(root, "rev-parse", "HEAD"),
+                                  git(root, "rev-parse", "HEAD^{tree}")) if todo else []
+        except KeyboardInterrupt as stop:
+            kept = sum(has_result(root, sweep.branch(job)) for job in sweep.jobs)
+            error = SweepError(
+                f"sweep {sweep.name} interrupted ({getattr(stop, 'signal_name', 'SIGINT')}): "
+                f"{kept} of {len(sweep.jobs)} jobs have their branch in the dataset; the others "
+                "stopped and left no clone, branch or container behind. Run the same command "
+                "again to run only the jobs without a result.")
+            error.exit_code = getattr(stop, "exit_code", 130)
+            raise error from None
+        with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
+            merge(root, sweep)
+    finished = [o for o in outcomes if o.ok]
+    if finished:
+        mean = sum(o.fixed_seconds for o in finished) / len(finished)
+        print(f"  fixed cost per job beyond its stages (clone, annex set-up, push, fsck): "
+              f"{mean:.1f} s on average", flush=True)
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in failed:
+        print(f"FAILED {outcome.name}: {outcome.message}; log: {outcome.log}", file=sys.stderr)
+    return failed
