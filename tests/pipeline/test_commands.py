@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -122,7 +123,13 @@ def test_stop_group_leaves_no_process_of_the_group(tmp_path):
         assert process.poll() is None
         time.sleep(0.01)
     sleeper = int(pids.read_text())
-    commands.stop_group(process, grace=0.5)
+    # In a thread: if the group never empties, stop_group never returns; the test fails instead.
+    stopping = threading.Thread(target=commands.stop_group, args=(process, 0.5), daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)
+    if stopping.is_alive():
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("stop_group still waits 30 s after its 0.5 s grace period")
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)
     with pytest.raises(ProcessLookupError):
