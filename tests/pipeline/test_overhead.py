@@ -116,3 +116,23 @@ def test_the_scratch_clone_is_removed(measured):
     scratches = measured[2]
     assert len(scratches) == 1
     assert not os.path.exists(scratches[0])
+
+
+def test_a_failed_measurement_removes_the_scratch_clone_too(monkeypatch):
+    scratches = []
+
+    def mkdtemp(prefix):
+        scratches.append(real_mkdtemp(prefix=prefix))
+        return scratches[-1]
+
+    def timed(args, cwd):
+        raise subprocess.CalledProcessError(1, args)
+
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(overhead.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(overhead, "timed", timed)
+    monkeypatch.setattr(overhead.commands, "run", lambda args, **kwargs: None)
+    monkeypatch.setattr(stages, "plan", lambda clone, stage: FakePlan(stage))
+    with pytest.raises(subprocess.CalledProcessError):
+        overhead.measure("/the/dataset")
+    assert len(scratches) == 1 and not os.path.exists(scratches[0])
