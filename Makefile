@@ -4,6 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make sweep`: which sweep file, and how many jobs at once.
+SWEEP ?= sweeps/handbook.yaml
+JOBS ?= 2
 # `software` runs every stage in the container; `none` in .venv (no engine needed).
 CONTAINER ?= software
 export CONTAINER
@@ -16,7 +19,7 @@ ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new 
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs lint test
+.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs lint test sweep
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +73,9 @@ verify: $(VENV)/.installed ## rerun the story's train and evaluate records and c
 
 overhead: $(VENV)/.installed ## print containers-run's overhead per stage over direct papermill (after `make tutorial`)
 	$(PIPELINE) overhead
+
+sweep: setup data container ## run a sweep (SWEEP=sweeps/NAME.yaml JOBS=2): a branch per job, one merge commit, tag sweep/NAME
+	$(PIPELINE) sweep $(SWEEP) -j $(JOBS)
 
 bench: setup data container ## our stages against the handbook's scripts: table with targets, results/benchmark.json
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m benchmark

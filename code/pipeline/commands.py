@@ -93,6 +93,8 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
     that whole group (datalad, papermill, the kernel, the engine) and this waits until every
     one of them has exited, so that no late write lands after the caller cleaned up.
     """
+    if kwargs.pop("capture_output", False):  # subprocess.run's shorthand; Popen has none
+        kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if not quiet:
         print_command(args, cwd)
     watch = terminal.watcher(args, cwd, quiet, kwargs)  # logs, filters, shows progress and outcome

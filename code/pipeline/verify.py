@@ -52,9 +52,10 @@ def verify_commit(root: Path, commit: str) -> list[Check]:
 
 
 def verify(root: Path, revision: str) -> list[Check]:
-    """Verify one run commit, or each run commit of a range ``A..B``."""
+    """Verify one run commit, or each run commit of a range ``A..B`` on its first-parent line
+    (a sweep's merge commit brings its jobs' records into the range; verify a job by its ref)."""
     stages.require_clean(root)
-    commits = history.run_commits(root, [revision]) if ".." in revision else [
+    commits = history.run_commits(root, [revision], first_parent=True) if ".." in revision else [
         history.git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")]
     if not commits or not commits[0]:
         raise history.HistoryError(f"No run commits in {revision!r}.")

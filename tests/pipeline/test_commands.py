@@ -188,8 +188,6 @@ def test_ensure_annex_initialises_once(plain, tmp_path, capsys):
     assert commands.output(["git", "config", "--get", "annex.uuid"], cwd=tmp_path) == uuid
 
 
-@pytest.mark.xfail(strict=True, reason="run() hands capture_output to Popen, which has no such "
-                   "argument, although terminal.watcher treats it as a way to capture output")
 def test_run_accepts_capture_output(monkeypatch):
     monkeypatch.delenv("VERBOSE", raising=False)
     result = commands.run(["echo", "hi"], quiet=True, capture_output=True, text=True)

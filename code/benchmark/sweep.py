@@ -1,9 +1,8 @@
-"""The sweep section of ``make bench``: one sweep with ``-j 1`` and ``-j 2``, the speedup and
+"""The sweep section of ``make bench`` (``python -m benchmark --only sweep``): one sweep with ``-j 1`` and ``-j 2``, the speedup and
 the fixed cost per job (clone, annex set-up, push, fsck) beyond the stages themselves.
 
 Each measurement runs in a clone of its own (made here, deleted afterwards), so the dataset
-gains no branch. Run after ``make tutorial``:
-``python -m pipeline.sweep.bench sweeps/features-classifiers.yaml`` (CONTAINER=none for .venv).
+gains no branch.
 """
 from __future__ import annotations
 
@@ -16,8 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import commands
-from ..inputdata import SUBDATASET
+from pipeline import commands
+from pipeline.inputdata import SUBDATASET
+
+from .measure import BenchmarkError
 
 TARGET_SPEEDUP = 1.6  # -j 2 against -j 1 on two cores
 TARGET_FIXED = 5.0  # seconds per job beyond its stages
@@ -41,7 +42,7 @@ def time_sweep(clone: Path, sweep_file: str, parallel: int, container: str) -> d
                             stdin=subprocess.DEVNULL, capture_output=True, text=True)
     seconds = time.monotonic() - began
     if result.returncode != 0:
-        raise RuntimeError(f"the sweep with -j {parallel} failed ({result.returncode}):\n"
+        raise BenchmarkError(f"the sweep with -j {parallel} failed ({result.returncode}):\n"
                            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     fixed = FIXED.search(result.stdout)
     return {"jobs_at_once": parallel, "seconds": round(seconds, 1),
@@ -76,18 +77,3 @@ def render(result: dict) -> str:
         f"(target <= {TARGET_FIXED:.0f} s)   {'met' if result['met'] else 'NOT MET'}",
     ])
 
-
-def main(argv: list[str]) -> int:
-    from imageclf.project import find_root
-
-    sweep_file = argv[0] if argv else "sweeps/features-classifiers.yaml"
-    root = find_root()
-    result = measure(root, sweep_file, os.environ.get("CONTAINER") or "software")
-    print(render(result))
-    (root / "results").mkdir(exist_ok=True)
-    (root / "results" / "sweep-bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    return 0 if result["met"] else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
