@@ -1,13 +1,12 @@
-"""The sweep section of ``make bench`` (``python -m benchmark --only sweep``): one sweep with ``-j 1`` and ``-j 2``, the speedup and
-the fixed cost per job (clone, annex set-up, push, fsck) beyond the stages themselves.
+"""The sweep section of ``make bench`` (``python -m benchmark --only sweep``): one sweep with
+``-j 1`` and ``-j 2``, the speedup and the fixed cost per job (clone, annex set-up, push, fsck)
+beyond the stages themselves.
 
 Each measurement runs in a clone of its own (made here, deleted afterwards), so the dataset
 gains no branch.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys
