@@ -160,7 +160,7 @@ def test_the_exit_code_check_finds_a_bare_number(tmp_path):
 
 
 def test_a_misspelt_revision_is_an_error_not_an_empty_history(dataset):
-    for args in (["compare", "HEAD..nosuch"], ["verify", "nosuch"]):
+    for args in (["compare", "nosuch"], ["verify", "nosuch..x"]):
         result = pipeline(dataset, *args)
         assert result.returncode == errors.EXIT_FAILED, result.stderr
         assert "'nosuch' names no commit here" in result.stderr
