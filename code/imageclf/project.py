@@ -26,8 +26,8 @@ def find_root(start: str | os.PathLike | None = None) -> Path:
                        "and notebooks/): run this from the dataset or a folder in it.")
 
 
-def work_from_root() -> Path:
-    """Make the dataset root the current folder, as under ``datalad run``; return it."""
-    root = find_root()
-    os.chdir(root)
-    return root
+def work_from_root() -> None:
+    """Make the dataset root the current folder, as under ``datalad run``. It returns nothing:
+    a notebook would show a returned path, and the executed copy would then differ between
+    clones run without the container."""
+    os.chdir(find_root())

@@ -32,5 +32,5 @@ def test_a_datalad_dataset_without_notebooks_is_not_the_tutorial(dataset):
 
 def test_work_from_root_changes_folder_as_datalad_run_starts_there(dataset, monkeypatch):
     monkeypatch.chdir(dataset / "notebooks")
-    assert project.work_from_root() == dataset.resolve()
+    assert project.work_from_root() is None  # a notebook cell shows nothing
     assert os.getcwd() == str(dataset.resolve())
