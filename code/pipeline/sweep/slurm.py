@@ -19,8 +19,8 @@ from pathlib import Path
 
 from .. import checks, commands, lock
 from . import Sweep, SweepError
-from .jobs import BASE_REFS, Outcome, Runner, accuracy_at, git, has_result
-from .run import announce, check_ready, get_image, merge
+from .jobs import BASE_REFS, Outcome, Runner, accuracy_at, git, has_result, stage_command
+from .run import check_ready, get_image, merge
 from .slurm_task import read_status, status_path, sweep_to_plan
 
 POLL = 1.0  # seconds between two looks at squeue and the status files
@@ -179,6 +179,25 @@ def cancel(ids: dict[str, str], runner: Runner) -> None:
     runner.remove(runner.scratch)
 
 
+def announce(sweep: Sweep, todo: list, plan: dict, runner: Runner, resources: Resources) -> None:
+    """What will be submitted, as the commands a user would type in each job's clone."""
+    done = len(sweep.jobs) - len(todo)
+    kept = f", {done} with a result already (kept)" if done else ""
+    if not todo:
+        print(f"sweep {sweep.name}: all {len(sweep.jobs)} jobs of {sweep.source} have a result.")
+        return
+    print(f"sweep {sweep.name}: {len(sweep.jobs)} jobs from {sweep.source}{kept}; submitting "
+          f"{len(todo)} as SLURM array tasks ({resources.cpus} CPU, {resources.mem}, "
+          f"{resources.time} each) after {len(plan['prepare'])} shared prepare task(s); each "
+          f"job in a throwaway clone (under {runner.scratch}) on its own branch:", flush=True)
+    for job in todo[:3]:
+        typed = "; ".join(shlex.join(stage_command(sweep, job, stage, plan["container"]))
+                          for stage in ("train", "evaluate"))
+        print(f"  sweep/{sweep.name}/{job.name}: {typed}")
+    if len(todo) > 3:
+        print(f"  ... and {len(todo) - 3} more")
+
+
 def run(root: Path, sweep: Sweep, container: str, resources: Resources,
         scratch: str | None = None, dry_run: bool = False) -> list[Outcome]:
     """Submit the jobs without a result as array tasks, follow them, merge; the failed ones."""
@@ -219,7 +238,7 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
                              f"(job {', '.join(left)}): wait for them to end (squeue) or cancel "
                              f"them (scancel {' '.join(left)}), then run the sweep again.")
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
-        announce(sweep, todo, runner, container)
+        announce(sweep, todo, plan, runner, resources)
         for job in sweep.jobs:
             if not any(j is job for j in todo):
                 branch = f"refs/heads/{sweep.branch(job)}"
