@@ -1,5 +1,5 @@
 """The SLURM executor's pure parts: its sbatch script and commands, the plan a task reads, the
-status files, and the command's checks (a real cluster: tests/integration/test_sweep_slurm.py)."""
+status files, and the command's checks (a real cluster: tests/integration/test_slurm_sweeps.py)."""
 import argparse
 from pathlib import Path
 

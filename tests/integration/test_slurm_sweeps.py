@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from helpers import REPO, git, require, sh, tool_env
-from test_sweep import branch_tip, save_sweep
 
 SWEEP = [sys.executable, "-m", "pipeline", "sweep"]
 JOBS = """\
@@ -19,6 +18,16 @@ jobs:
   it-6: {train: {max_iter: 6}}
   broken: {train: {classifier: no-such}}
 """
+
+
+def save_sweep(clone: Path, name: str, text: str) -> None:
+    (clone / "sweeps" / f"{name}.yaml").write_text(text)
+    sh(["datalad", "save", "-m", f"Sweep {name}", f"sweeps/{name}.yaml"], clone)
+
+
+def branch_tip(clone: Path, branch: str) -> str:
+    return sh(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], clone,
+              check=False).stdout.strip()
 
 
 def slurm_env(clone: Path) -> dict:
