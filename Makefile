@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # `make sweep`: which sweep file, and how many jobs at once.
 SWEEP ?= sweeps/handbook.yaml
+# `make verify`: the branch the story ran on (the one checked out, as `make tutorial` uses).
+MAIN ?= $(shell git branch --show-current | grep -vx randomforest || echo main)
 JOBS ?= 2
 # `software` runs every stage in the container; `none` in .venv (no engine needed).
 CONTAINER ?= software
@@ -69,7 +71,8 @@ lab: $(VENV)/.installed ## JupyterLab on localhost, opening the walkthrough (ker
 	  notebooks/walkthrough.ipynb
 
 verify: $(VENV)/.installed ## rerun the story's train and evaluate records and check the outputs are identical
-	$(PIPELINE) verify ready4analysis..main main..randomforest
+	@# The story ran on the branch checked out (main in a plain clone); randomforest is its branch.
+	$(PIPELINE) verify ready4analysis..$(MAIN) $(MAIN)..randomforest
 
 overhead: $(VENV)/.installed ## print containers-run's overhead per stage over direct papermill (after `make tutorial`)
 	$(PIPELINE) overhead

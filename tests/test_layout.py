@@ -49,3 +49,13 @@ def test_this_environment_has_the_containers_pins():
     for line in lock:
         name, version = line.split("==")
         assert metadata.version(name) == version, name
+
+
+def test_test_modules_have_unique_basenames():
+    """pytest imports test modules by basename (rootdir-relative, no packages): two of one name
+    stop the whole run at collection."""
+    seen: dict[str, str] = {}
+    for path in sorted((PROJECT / "tests").rglob("test_*.py")):
+        relative = path.relative_to(PROJECT).as_posix()
+        assert path.name not in seen, f"{relative} and {seen[path.name]}: rename one"
+        seen[path.name] = relative

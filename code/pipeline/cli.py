@@ -10,8 +10,8 @@ from pathlib import Path
 
 from imageclf.project import NotInDataset, find_root
 
-from . import (commands, compare, image, inputdata, lock, overhead, recovery, report, stages,
-               story, sweep, verify)
+from . import (commands, compare, history, image, inputdata, lock, overhead, recovery, report,
+               stages, story, sweep, verify)
 from .errors import EXIT_BUSY, EXIT_DIFFERENT, EXIT_FAILED, EXIT_INTERRUPTED, PipelineError
 
 # Commands that write to the dataset: each holds its lock (one writer per dataset).
@@ -58,10 +58,14 @@ def cmd_overhead(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    table = compare.select(compare.evaluations(args.root, args.revisions or None), args.where,
-                           args.sort)
-    if table.empty:
+    history.require_revisions(args.root, args.revisions)
+    found = compare.evaluations(args.root, args.revisions or None)
+    table = compare.select(found, args.where, args.sort)
+    if found.empty:
         print("No evaluations found: run the stages first (make tutorial).")
+        return
+    if table.empty:
+        print(f"None of the {len(found)} evaluations matches {' and '.join(args.where)}.")
         return
     text = compare.render(table, args.format)
     if args.output:

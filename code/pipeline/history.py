@@ -30,6 +30,16 @@ class HistoryError(PipelineError):
     """A revision names nothing the history holds (no commit, no run record)."""
 
 
+def require_revisions(root: Path, revisions: list[str]) -> None:
+    """Refuse a ref or range end that names no commit: without this, a typo reads as an empty
+    history ("no run commits")."""
+    for revision in revisions:
+        for end in filter(None, revision.replace("...", "..").split("..")):
+            if not git(root, "rev-parse", "--verify", "--quiet", f"{end}^{{commit}}"):
+                raise HistoryError(f"{end!r} names no commit here: give a branch, tag or commit "
+                                   "(`git branch -a`, `git tag` list them).")
+
+
 def git(root: Path, *args: str) -> str:
     """git's output without the final newline; '' when git fails (a ref or path that is not
     there). git-annex is on PATH: git refuses to work in an annexed dataset without it."""

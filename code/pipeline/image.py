@@ -89,8 +89,8 @@ def choose_base(engine: str, base: str | None) -> str:
     pulled = _shown(["pull", OFFICIAL_BASE], engine, capture_output=True, text=True)
     if pulled.returncode == 0:
         return OFFICIAL_BASE
-    print(f"The official base cannot be pulled ({pulled.stderr.strip().splitlines()[-1:]}); "
-          "bootstrapping a Debian base instead.")
+    reason = (pulled.stderr.strip().splitlines() or ["no message"])[-1]
+    print(f"The official base cannot be pulled ({reason}); bootstrapping a Debian base instead.")
     return bootstrap_base(engine)
 
 

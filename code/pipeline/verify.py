@@ -54,6 +54,7 @@ def verify_commit(root: Path, commit: str) -> list[Check]:
 def verify(root: Path, revision: str) -> list[Check]:
     """Verify one run commit, or each run commit of a range ``A..B`` on its first-parent line
     (a sweep's merge commit brings its jobs' records into the range; verify a job by its ref)."""
+    history.require_revisions(root, [revision])
     stages.require_clean(root)
     commits = history.run_commits(root, [revision], first_parent=True) if ".." in revision else [
         history.git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")]

@@ -157,3 +157,10 @@ def test_the_exit_code_check_finds_a_bare_number(tmp_path):
                       "sys.exit(128 + 2)\nsys.exit(main(sys.argv[1:]))\n"
                       "error.exit_code = 4\ncode = getattr(stop, 'exit_code', 130)\n")
     assert len(literal_exit_codes(sample)) == 4
+
+
+def test_a_misspelt_revision_is_an_error_not_an_empty_history(dataset):
+    for args in (["compare", "nosuch"], ["verify", "nosuch..x"]):
+        result = pipeline(dataset, *args)
+        assert result.returncode == errors.EXIT_FAILED, result.stderr
+        assert "'nosuch' names no commit here" in result.stderr

@@ -1,4 +1,6 @@
 """pipeline.history on a tiny dataset with real datalad run records (tests/run_records.py)."""
+import pytest
+
 from helpers import git
 from pipeline import history
 import run_records
@@ -59,3 +61,10 @@ def test_refs_and_the_story_names(tiny_history):
     # SGD-10 is what runs between ready4analysis and SGD-100; the other models have no refs.
     assert history.story_names(root) == {runs["prepare"]: "ready4analysis",
                                          runs["train"]: "SGD-10", runs["evaluate"]: "SGD-10"}
+
+
+def test_a_revision_that_names_no_commit_is_refused(tiny_history):
+    root, runs = tiny_history
+    history.require_revisions(root, [f"{runs['prepare']}..HEAD", "HEAD", "HEAD~1...HEAD"])
+    with pytest.raises(history.HistoryError, match="'nosuch' names no commit here"):
+        history.require_revisions(root, ["HEAD..nosuch"])
