@@ -248,6 +248,9 @@ def add_parser(subparsers) -> None:
                          help="folder for the jobs' throwaway clones, on the dataset's file "
                               "system (default: the dataset's .git/imageclf-sweeps)")
     command.add_argument("--no-wait", action="store_true", help=argparse.SUPPRESS)
+    from . import slurm_cli
+
+    slurm_cli.add_options(command)  # --executor slurm and its options
     command.set_defaults(func=main)
 
 
@@ -260,8 +263,15 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.jobs < 1:
         raise SweepError("-j needs a number of jobs of at least 1.")
-    failed = sweep_run.run(args.root, sweep, parallel=args.jobs, container=args.container,
-                            scratch=args.scratch)
+    if args.executor == "slurm" or args.dry_run:
+        from . import slurm_cli
+
+        failed = slurm_cli.run(args, sweep)
+        if args.dry_run:
+            return 0
+    else:
+        failed = sweep_run.run(args.root, sweep, parallel=args.jobs, container=args.container,
+                               scratch=args.scratch)
     print()
     print(sweep_summary.write(args.root, sweep), end="")
     return min(len(failed), MAX_EXIT_FAILED)
