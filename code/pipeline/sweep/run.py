@@ -129,6 +129,12 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str,
             raise error from None
         with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
             merge(root, sweep)
+    return report_outcomes(outcomes)
+
+
+def report_outcomes(outcomes: list[Outcome]) -> list[Outcome]:
+    """Print the mean fixed cost of the finished jobs and each failure with its log (both
+    executors); return the failed ones."""
     finished = [o for o in outcomes if o.ok]
     if finished:
         mean = sum(o.fixed_seconds for o in finished) / len(finished)

@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import checks, commands, lock
 from . import Sweep, SweepError
 from .jobs import BASE_REFS, Outcome, Runner, accuracy_at, git, has_result, stage_command
-from .run import check_ready, get_image, merge
+from .run import check_ready, get_image, merge, report_outcomes
 from .slurm_task import read_status, status_path, sweep_to_plan
 
 POLL = 1.0  # seconds between two looks at squeue and the status files
@@ -246,15 +246,7 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
         outcomes = follow(runner, plan, plan_file, text, folder) if todo else []
         with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
             merge(root, sweep)
-    finished = [o for o in outcomes if o.ok]
-    if finished:
-        mean = sum(o.fixed_seconds for o in finished) / len(finished)
-        print(f"  fixed cost per job beyond its stages (clone, annex set-up, push, fsck): "
-              f"{mean:.1f} s on average", flush=True)
-    failed = [o for o in outcomes if not o.ok]
-    for outcome in failed:
-        print(f"FAILED {outcome.name}: {outcome.message}; log: {outcome.log}", file=sys.stderr)
-    return failed
+    return report_outcomes(outcomes)
 
 
 def follow(runner: Runner, plan: dict, plan_file: Path, text: str, folder: Path) -> list[Outcome]:
