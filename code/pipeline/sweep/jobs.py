@@ -1,13 +1,13 @@
 """Run a sweep's jobs the FAIRly-big way: a throwaway clone per job, results pushed back.
 
-Each job clones the dataset into a scratch folder, declares the clone dead to git-annex (it
-never appears as a place holding data) and shares the dataset's annexed objects through a
-symlink, so that the image and the prepared pixels are not copied. On branch ``sweep/NAME/JOB``
-it runs the stages with the commands a single run uses (``python -m pipeline run STAGE -f FILE
--p NAME VALUE``), each a run record; the branch is then pushed to the dataset under its lock,
-where ``git annex fsck --fast`` records the new annexed outputs as present. Jobs with the same
-prepare parameters start from one prepare result (a hidden ref ``refs/sweep-bases/NAME/KEY``).
-The user's working tree is never touched; sweep_run.py merges the job branches afterwards.
+Each job clones from its store (stores.py: the dataset itself, sharing its annexed objects by
+hard link, or a RIA input store) into a scratch folder and declares the clone dead to git-annex
+(it never appears as a place holding data). On branch ``sweep/NAME/JOB`` it runs the stages with
+the commands a single run uses (``python -m pipeline run STAGE -f FILE -p NAME VALUE``), each a
+run record; the branch and its annexed outputs are then pushed to the store (into the dataset
+under its lock, or to the RIA output store under an flock). Jobs with the same prepare
+parameters start from one prepare result (a hidden ref ``refs/sweep-bases/NAME/KEY``).
+The user's working tree is never touched; run.py merges the job branches afterwards.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from .. import commands, lock
 from ..inputdata import SUBDATASET
 from . import Job, Sweep
 from .progress import SweepProgress
+from .stores import InDataset
 
 SCRATCH_FOLDER = "imageclf-sweeps"  # under the dataset's .git unless --scratch names another
 BASE_REFS = "refs/sweep-bases"
@@ -95,8 +96,9 @@ class Runner:
     """The jobs of one sweep, run ``parallel`` at a time, stoppable by Ctrl-C at any moment."""
 
     def __init__(self, root: Path, sweep: Sweep, container: str, parallel: int,
-                 scratch: str | None = None, out=None) -> None:
+                 scratch: str | None = None, out=None, store=None) -> None:
         self.root, self.sweep = root.resolve(), sweep
+        self.store = store or InDataset(self.root)  # where jobs clone from and push to
         self.container, self.parallel = container, parallel
         self.git_dir = lock.git_dir(self.root)
         top = Path(scratch).resolve() / f"{SCRATCH_FOLDER}-{self.root.name}" if scratch else (
@@ -143,14 +145,15 @@ class Runner:
 
     # -- anatomy of a job -------------------------------------------------------------------
     def clone(self, folder: Path, start: str, branch: str, log) -> None:
-        """A throwaway clone on ``branch`` from ``start``, sharing the dataset's annexed objects."""
+        """A throwaway clone on ``branch`` from ``start``, from the dataset or the input store."""
         self.remove(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        self.sh(["git", "clone", "--quiet", "--no-checkout", str(self.root), str(folder)],
+        self.sh(["git", "clone", "--quiet", "--no-checkout", str(self.store.source), str(folder)],
                 folder.parent, log)
-        if start.startswith("refs/"):
-            self.sh(["git", "fetch", "--quiet", "origin", start], folder, log)
-            start = "FETCH_HEAD"
+        self.store.connect(self, folder, log)
+        if start.startswith("refs/"):  # a shared prepare's result, under the same name here
+            self.sh(["git", "fetch", "--quiet", self.store.base_remote, f"{start}:{start}"],
+                    folder, log)
         self.sh(["git", "checkout", "--quiet", "-b", branch, start], folder, log)
         # Private and dead: git-annex never records this clone as holding anything. Hard links
         # (same file system) make getting the image and pushing the outputs free of copies;
@@ -159,6 +162,7 @@ class Runner:
         self.sh(["git", "config", "annex.hardlink", "true"], folder, log)
         self.sh(["git", "annex", "init", "--quiet", f"sweep job {branch}"], folder, log)
         self.sh(["git", "annex", "dead", "here"], folder, log)
+        self.store.ready(self, folder, start, log)
 
     def install_input_data(self, clone: Path, log) -> None:
         """data/raw for prepare: installed from the dataset's own data/raw (datalad tries the
@@ -176,17 +180,13 @@ class Runner:
             args = stage_command(self.sweep, job, stage, self.container)
             self.sh([sys.executable, *args[1:]], clone, log, self.stage_env(clone))
 
-    def push(self, clone: Path, ref: str, log) -> None:
-        """The branch into the dataset, under its lock; fsck records its annexed outputs there."""
+    def push(self, clone: Path, ref: str, log, start: str | None = None) -> None:
+        """The branch and its annexed outputs (those new since ``start``; without it, all) to the
+        store (stores.py); once started, a push finishes even on Ctrl-C, so a branch is there
+        whole or not at all."""
         if self.stop.is_set():
             raise Stopped()
-        with self.push_guard, lock.hold(self.root, command=f"sweep {self.sweep.name}: push {ref}"):
-            # Once started, a push finishes even on Ctrl-C (its group does not get the signal),
-            # so a branch is in the dataset whole or not at all.
-            self.sh(["git", "annex", "copy", "--quiet", "--to", "origin"], clone, log, finish=True)
-            self.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, log, finish=True)
-            self.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root, log,
-                    finish=True)
+        self.store.push(self, clone, ref, start, log)
 
     def remove(self, folder: Path) -> None:
         if folder.exists():
@@ -195,7 +195,7 @@ class Runner:
     def run_base(self, key: str, job: Job, start: str) -> str:
         """Prepare once for every job with these prepare parameters; the result's ref."""
         ref = f"{BASE_REFS}/{self.sweep.name}/{key}"
-        if git(self.root, "rev-parse", "--verify", "--quiet", ref):
+        if git(self.store.results, "rev-parse", "--verify", "--quiet", ref):
             return ref
         name = f"prepare-{key}"
         folder, log_path = self.scratch / name, self.logs / f"{name}.log"
@@ -205,7 +205,7 @@ class Runner:
                 self.clone(folder, start, f"sweep-base/{key}", log)
                 self.install_input_data(folder, log)
                 self.stages(job, folder, ("prepare",), log)
-                self.push(folder, ref, log)
+                self.push(folder, ref, log, start)
                 return ref
             except JobFailed as error:
                 failed = JobFailed(f"its prepare failed: {error}")
@@ -232,9 +232,9 @@ class Runner:
                 stages_began = time.monotonic()
                 self.stages(job, folder, ("train", "evaluate"), log)
                 stage_seconds = time.monotonic() - stages_began
-                self.push(folder, f"refs/heads/{branch}", log)
+                self.push(folder, f"refs/heads/{branch}", log, start)
                 return Outcome(job.name, True, time.monotonic() - began,
-                               accuracy_at(self.root, f"refs/heads/{branch}"), log_path,
+                               accuracy_at(self.store.results, f"refs/heads/{branch}"), log_path,
                                stage_seconds=stage_seconds)
             except JobFailed as error:
                 return Outcome(job.name, False, time.monotonic() - began, log=log_path,
@@ -284,6 +284,6 @@ class Runner:
 
     @staticmethod
     def is_push(process: subprocess.Popen) -> bool:
-        args = process.args
+        args = process.args[2:] if process.args[0] == "flock" else process.args
         return args[:2] == ["git", "push"] or args[:3] in (["git", "annex", "fsck"],
                                                            ["git", "annex", "copy"])

@@ -1,0 +1,230 @@
+"""Where a sweep's jobs clone from and push to: the dataset itself, or a pair of RIA stores.
+
+``InDataset`` (the local executor's default): jobs clone the dataset and push their branch and
+annexed outputs into it under its lock; on one file system that is hard links, no copies.
+
+``RiaStores`` (the SLURM executor always, the local one with ``--ria DIR``), the FAIRly-big way:
+the dataset gets two RIA siblings, ``imageclf-input`` in ``DIR/input`` and ``imageclf-output`` in
+``DIR/output`` (each with its ORA special remote ``NAME-storage``). The launcher pushes the
+dataset (and data/raw) to the input store; each job clones from it, pushes its annexed outputs
+to the output store's special remote and its branch with an ``flock``-ed ``git push`` to the
+output store, never touching the dataset; the launcher then fetches the branches and runs
+``git annex fsck --fast --from imageclf-output-storage`` so the dataset knows where the outputs
+are. git-annex 10.2026 refuses writes and pushes while an auto-enabled special remote is not
+verified: every clone verifies the two store remotes (``verify``) after checking that their
+configuration names the expected store.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from .. import commands, lock
+from . import SweepError
+
+INPUT, OUTPUT = "imageclf-input", "imageclf-output"
+DEFAULT_FOLDER = "imageclf-ria"  # under the dataset's .git unless --ria names another folder
+PUSH_LOCK = "imageclf-push.lock"  # in the output store's repository: one git push at a time
+
+
+def git(repo: Path, *args: str) -> str:
+    return commands.output(["git", *args], cwd=repo)
+
+
+def storage(sibling: str) -> str:
+    """The ORA special remote that ``create-sibling-ria -s NAME`` makes beside the git sibling."""
+    return f"{sibling}-storage"
+
+
+def ria_url(store: Path) -> str:
+    return f"ria+file://{store}"
+
+
+def store_repo(store: Path, dataset_id: str) -> Path:
+    """Where a RIA store keeps a dataset: its id split after three characters."""
+    return store / dataset_id[:3] / dataset_id[3:]
+
+
+def dataset_id(root: Path) -> str:
+    found = git(root, "config", "-f", str(root / ".datalad" / "config"), "datalad.dataset.id")
+    if not found:
+        raise SweepError(f"{root} has no DataLad dataset id (.datalad/config): RIA stores keep "
+                         "datasets by id; run the sweep in the project's dataset.")
+    return found
+
+
+def safe_id(listing: str, remote: str, store: Path) -> str | None:
+    """From ``git annex verifyremote REMOTE``'s output: the ID for ``--safe ID``, or None when
+    the remote is already verified. Refuses a remote whose configuration names another store."""
+    asked = re.search(rf"verifyremote {re.escape(remote)} --safe (\S+)", listing)
+    if not asked:
+        return None
+    url = re.search(r"\burl=(\S+)", listing)
+    if not url or url.group(1).rstrip("/") != ria_url(store).rstrip("/"):
+        shown = url.group(1) if url else "no url"
+        raise SweepError(f"the special remote {remote} is configured for {shown}, not for the "
+                         f"store {ria_url(store)}: it is not this sweep's store; remove it "
+                         f"(git annex renameremote / datalad siblings remove -s {remote}) or "
+                         "give --ria the folder it uses.")
+    return asked.group(1)
+
+
+class InDataset:
+    """Jobs clone the dataset and push into it under its lock (the local default)."""
+
+    base_remote = "origin"  # where a job fetches its shared prepare's ref from
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.source = root
+        self.results = root  # where pushed branches and prepare refs are found
+
+    def describe(self) -> str:
+        return "its branch pushed into the dataset"
+
+    def set_up(self) -> None:
+        """Nothing to create: the dataset is its own store."""
+
+    def connect(self, runner, clone: Path, log) -> None:
+        """Before the checkout: nothing beyond the clone's origin."""
+
+    def ready(self, runner, clone: Path, start: str, log) -> None:
+        """After ``git annex init``: the origin is a git remote, nothing to verify."""
+
+    def push(self, runner, clone: Path, ref: str, start: str | None, log) -> None:
+        with runner.push_guard, lock.hold(self.root,
+                                          command=f"sweep {runner.sweep.name}: push {ref}"):
+            # Once started, a push finishes even on Ctrl-C (its group does not get the signal),
+            # so a branch is in the dataset whole or not at all.
+            runner.sh(["git", "annex", "copy", "--quiet", "--to", "origin"], clone, log,
+                      finish=True)
+            runner.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, log,
+                      finish=True)
+            runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root,
+                      log, finish=True)
+
+    def collect(self, sweep_name: str) -> None:
+        """The branches are in the dataset already."""
+
+
+class RiaStores:
+    """Jobs clone from the input store and push to the output store (the FAIRly-big layout)."""
+
+    base_remote = OUTPUT
+
+    def __init__(self, root: Path, folder: Path) -> None:
+        self.root, self.folder = root, folder.resolve()
+        self.input, self.output = self.folder / "input", self.folder / "output"
+        ident = dataset_id(root)
+        self.source = store_repo(self.input, ident)
+        self.results = store_repo(self.output, ident)
+
+    def describe(self) -> str:
+        return f"results through the RIA stores in {self.folder}"
+
+    # -- in the user's dataset, under its lock ------------------------------------------------
+    def set_up(self) -> None:
+        """Create the two siblings once (reused later), verify them, and bring the input store
+        up to date with ``datalad push`` (incremental: only what it lacks is copied)."""
+        print(f"  results through RIA stores in {self.folder}: jobs clone from {INPUT}, push "
+              f"to {OUTPUT}", flush=True)
+        with lock.hold(self.root, command=f"sweep: RIA stores in {self.folder}"):
+            for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
+                self.sibling(name, store)
+            for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
+                verify_here(self.root, storage(name), store)
+            commands.run(["datalad", "push", "--recursive", "--to", INPUT], cwd=self.root)
+
+    def sibling(self, name: str, store: Path) -> None:
+        expected = store_repo(store, dataset_id(self.root))
+        url = git(self.root, "remote", "get-url", name)
+        if not url:
+            commands.run(["datalad", "create-sibling-ria", "--name", name,
+                          "--new-store-ok", "--existing", "skip", "--recursive", ria_url(store)],
+                         cwd=self.root)
+        elif Path(url) != expected:
+            raise SweepError(f"the dataset's sibling {name} is the store repository {url}, not "
+                             f"{expected}: run the sweep with the --ria folder it was made "
+                             f"with, or remove it (datalad siblings remove -s {name}; "
+                             f"git annex renameremote {storage(name)} old-{name}).")
+
+    def collect(self, sweep_name: str) -> None:
+        """The job branches and prepare refs from the output store into the dataset, and
+        where their annexed outputs are (fsck --from: the dataset records the store's copies)."""
+        if not (self.results / "HEAD").exists():
+            return
+        refspecs = [f"refs/heads/sweep/{sweep_name}/*:refs/heads/sweep/{sweep_name}/*",
+                    f"refs/sweep-bases/{sweep_name}/*:refs/sweep-bases/{sweep_name}/*"]
+        before = refs(self.root, sweep_name)
+        with lock.hold(self.root, command=f"sweep {sweep_name}: fetch from {OUTPUT}"):
+            commands.run(["git", "fetch", "--quiet", OUTPUT, *refspecs], cwd=self.root)
+            for ref, sha in refs(self.root, sweep_name).items():
+                if before.get(ref) != sha:
+                    commands.run(["git", "annex", "fsck", "--fast", "--quiet", "--from",
+                                  storage(OUTPUT), "--branch", ref], cwd=self.root, quiet=True)
+
+    # -- in a job's clone ---------------------------------------------------------------------
+    def connect(self, runner, clone: Path, log) -> None:
+        """The output store as a git remote (prepare refs come from there, branches go there),
+        and the input store as where data/raw is installed from (as datalad clone would set)."""
+        runner.sh(["git", "remote", "add", OUTPUT, str(self.results)], clone, log)
+        runner.sh(["git", "config", "datalad.get.subdataset-source-candidate-200" + INPUT,
+                   ria_url(self.input) + "#{id}"], clone, log)
+
+    def ready(self, runner, clone: Path, start: str, log) -> None:
+        """Verify the auto-enabled store remotes (else no write, no push); a job starting from a
+        shared prepare learns that its annexed outputs are in the output store."""
+        for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
+            verify(runner, clone, storage(name), store, log)
+        if start.startswith("refs/"):
+            runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--from", storage(OUTPUT)],
+                      clone, log)
+
+    def push(self, runner, clone: Path, ref: str, start: str | None, log) -> None:
+        """The job's new annexed files (since ``start``; the input store has the others) to the
+        output store's special remote, then its branch, one ``git push`` at a time (flock); the
+        git-annex branch stays in the clone."""
+        changed = git(clone, "diff", "--name-only", "-z", "--no-renames", "--diff-filter=AM",
+                      start, "HEAD").split("\0") if start else []
+        changed = [path for path in changed if path]
+        if changed or not start:
+            runner.sh(["git", "annex", "copy", "--quiet", "--to", storage(OUTPUT), "--",
+                       *changed], clone, log, finish=True)
+        runner.sh(["flock", str(self.results / PUSH_LOCK), "git", "push", "--quiet", OUTPUT,
+                   f"HEAD:{ref}"], clone, log, finish=True)
+
+
+def refs(repo: Path, sweep_name: str) -> dict[str, str]:
+    listed = git(repo, "for-each-ref", "--format=%(refname) %(objectname)",
+                 f"refs/heads/sweep/{sweep_name}/", f"refs/sweep-bases/{sweep_name}/")
+    return dict(line.split(" ", 1) for line in listed.splitlines() if line)
+
+
+def verify(runner, clone: Path, remote: str, store: Path, log) -> None:
+    """``git annex verifyremote REMOTE`` shows the configuration and an ID; ``--safe ID``."""
+    listing = commands.output(["git", "annex", "verifyremote", remote], cwd=clone)
+    log.write(f"\n$ git annex verifyremote {remote}    (in {clone})\n{listing}\n")
+    ident = safe_id(listing, remote, store)
+    if ident is not None:
+        runner.sh(["git", "annex", "verifyremote", remote, "--safe", ident], clone, log)
+
+
+def verify_here(root: Path, remote: str, store: Path) -> None:
+    """The same in the user's dataset, where a clone of it may have auto-enabled the stores."""
+    listing = commands.output(["git", "annex", "verifyremote", remote], cwd=root)
+    ident = safe_id(listing, remote, store)
+    if ident is not None:
+        args = ["git", "annex", "verifyremote", remote, "--safe", ident]
+        print(f"  $ {shlex.join(args)}", flush=True)
+        commands.run(args, cwd=root, quiet=True)
+
+
+def for_sweep(root: Path, ria: str | None, always: bool = False):
+    """The stores a sweep uses: RIA stores in ``ria`` (or, ``always``, the default folder in the
+    dataset's git dir), else the dataset itself."""
+    if ria:
+        return RiaStores(root, Path(ria))
+    if always:
+        return RiaStores(root, lock.git_dir(root) / DEFAULT_FOLDER)
+    return InDataset(root)

@@ -1,0 +1,110 @@
+"""Sweep results through RIA stores (stores.py) on a small DataLad dataset: the siblings, the
+verifyremote gate of git-annex 10.2026, a job's push to the output store and the fetch back."""
+import io
+
+import pytest
+
+from helpers import git, sh
+from pipeline import sweep
+from pipeline.sweep import jobs as sweep_jobs
+from pipeline.sweep import stores
+
+LISTING = """\
+This is the configuration of the remote:
+\ttype=external archive-id=94a9 externaltype=ora url=ria+file:///data/ria/output autoenable=true \
+encryption=none
+
+Is this a location that you expected to be using?
+If so, run:  git-annex verifyremote imageclf-output-storage --safe 7
+If not, run: git-annex verifyremote imageclf-output-storage --unsafe
+"""
+
+
+def test_the_id_to_verify_is_read_from_what_git_annex_shows():
+    store = stores.Path("/data/ria/output")
+    assert stores.safe_id(LISTING, "imageclf-output-storage", store) == "7"
+    verified = "There have been no changes to the remote's configuration since it was last " \
+               "verified.\n"
+    assert stores.safe_id(verified, "imageclf-output-storage", store) is None
+
+
+def test_a_remote_configured_for_another_store_is_not_verified():
+    with pytest.raises(sweep.SweepError, match="not for the store ria\\+file:///elsewhere"):
+        stores.safe_id(LISTING, "imageclf-output-storage", stores.Path("/elsewhere"))
+
+
+def test_a_store_keeps_a_dataset_by_its_id():
+    assert stores.store_repo(stores.Path("/s"), "94a9fc21-1cdb") == stores.Path("/s/94a/9fc21-1cdb")
+    assert stores.ria_url(stores.Path("/s/input")) == "ria+file:///s/input"
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """A DataLad dataset on branch main with one annexed file, and its RIA stores set up."""
+    root = tmp_path / "ds"
+    sh(["datalad", "create", str(root)], tmp_path)
+    sh(["git", "checkout", "--quiet", "-B", "main"], root)
+    (root / "input.bin").write_bytes(b"\0input" * 100)
+    sh(["datalad", "save", "-m", "input"], root)
+    store = stores.RiaStores(root, tmp_path / "ria")
+    store.set_up()
+    return root, store
+
+
+def job_branch(runner, name: str):
+    """What a job leaves in its clone of the input store: a branch with a new annexed output."""
+    folder = runner.scratch / name
+    with open(runner.logs / f"{name}.log", "w") as log:
+        runner.clone(folder, git(runner.root, "rev-parse", "HEAD"), f"sweep/demo/{name}", log)
+    (folder / "model.bin").write_bytes(b"\0" + name.encode() * 1000)
+    sh(["git", "annex", "add", "--quiet", "model.bin"], folder)
+    sh(["git", "commit", "--quiet", "-m", f"job {name}"], folder)
+    return folder
+
+
+def demo_runner(root, store):
+    demo = sweep.Sweep("demo", "sweeps/demo.yaml", {s: f"params/{s}.yaml" for s in sweep.STAGES},
+                       (sweep.Job("a", {}),))
+    runner = sweep_jobs.Runner(root, demo, "none", 1, out=io.StringIO(), store=store)
+    runner.logs.mkdir(parents=True)
+    return runner
+
+
+def test_a_job_pushes_to_the_output_store_and_the_dataset_learns_where_its_output_is(dataset):
+    root, store = dataset
+    runner = demo_runner(root, store)
+    head = git(root, "rev-parse", "HEAD")
+    folder = job_branch(runner, "a")
+    with open(runner.logs / "a.log", "a") as log:
+        runner.push(folder, "refs/heads/sweep/demo/a", log, head)
+    # the branch is in the output store, not yet in the dataset, which was not touched
+    assert sweep_jobs.has_result(store.results, "sweep/demo/a") is False  # no accuracy.json
+    assert git(store.results, "rev-parse", "sweep/demo/a") == git(folder, "rev-parse", "HEAD")
+    assert not git(root, "branch", "--list", "sweep/demo/a")
+    store.collect("demo")
+    assert git(root, "rev-parse", "sweep/demo/a") == git(folder, "rev-parse", "HEAD")
+    where = git(root, "annex", "whereis", "--branch", "sweep/demo/a").split("whereis ")
+    model = next(entry for entry in where if entry.startswith("sweep/demo/a:model.bin"))
+    assert "(1 copy)" in model and "[imageclf-output-storage]" in model, where
+    # only the job's new file went to the output store, not the input it started from
+    assert "imageclf-output-storage" not in git(root, "annex", "whereis", "input.bin")
+    # a second sweep reuses the siblings (no "sibling exists") and the push is incremental
+    store.set_up()
+    assert git(root, "remote").split().count(stores.OUTPUT) == 1
+
+
+def test_without_verifying_the_store_remotes_git_annex_refuses_the_push(dataset, monkeypatch):
+    root, store = dataset
+    runner = demo_runner(root, store)
+    monkeypatch.setattr(stores, "verify", lambda *args: None)
+    folder = job_branch(runner, "a")
+    with open(runner.logs / "a.log", "a") as log, pytest.raises(sweep_jobs.JobFailed):
+        runner.push(folder, "refs/heads/sweep/demo/a", log, git(root, "rev-parse", "HEAD"))
+    assert "unverified special remote" in (runner.logs / "a.log").read_text()
+    assert not git(store.results, "branch", "--list", "sweep/demo/a")
+
+
+def test_a_sibling_of_another_store_is_named_with_what_to_do(dataset, tmp_path):
+    root, _ = dataset
+    with pytest.raises(sweep.SweepError, match="datalad siblings remove -s imageclf-input"):
+        stores.RiaStores(root, tmp_path / "other").set_up()
