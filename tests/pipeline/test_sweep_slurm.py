@@ -59,7 +59,7 @@ def command(**options) -> argparse.Namespace:
     parser.add_argument("-j", "--jobs", type=int, default=1)
     slurm_cli.add_options(parser)
     args = parser.parse_args([])
-    vars(args).update(options, root=Path("."), container="none", scratch=None)
+    vars(args).update(options, root=Path("."), container="none", scratch=None, ria=None)
     return args
 
 

@@ -247,6 +247,10 @@ def add_parser(subparsers) -> None:
     command.add_argument("--scratch", default=os.environ.get("SWEEP_SCRATCH"),
                          help="folder for the jobs' throwaway clones, on the dataset's file "
                               "system (default: the dataset's .git/imageclf-sweeps)")
+    command.add_argument("--ria", metavar="DIR", default=os.environ.get("SWEEP_RIA"),
+                         help="results through RIA stores in DIR (input and output siblings, "
+                              "the FAIRly-big way; --executor slurm's default: the dataset's "
+                              ".git/imageclf-ria); without it local jobs push into the dataset")
     command.add_argument("--no-wait", action="store_true", help=argparse.SUPPRESS)
     from . import slurm_cli
 
@@ -271,7 +275,7 @@ def main(args: argparse.Namespace) -> int:
             return 0
     else:
         failed = sweep_run.run(args.root, sweep, parallel=args.jobs, container=args.container,
-                               scratch=args.scratch)
+                               scratch=args.scratch, ria=args.ria)
     print()
     print(sweep_summary.write(args.root, sweep), end="")
     return min(len(failed), MAX_EXIT_FAILED)

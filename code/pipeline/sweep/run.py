@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import checks, commands, lock
-from . import Job, Sweep, SweepError
+from . import Job, Sweep, SweepError, stores
 from .jobs import Outcome, Runner, accuracy_at, git, has_result, stage_command
 
 
@@ -99,15 +99,19 @@ def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str) -> N
 
 
 def run(root: Path, sweep: Sweep, parallel: int, container: str,
-        scratch: str | None = None) -> list[Outcome]:
-    """Run the jobs without a result, merge, and return the failed ones."""
+        scratch: str | None = None, ria: str | None = None) -> list[Outcome]:
+    """Run the jobs without a result, merge, and return the failed ones; ``ria``: through RIA
+    stores in that folder instead of pushing into the dataset (stores.py)."""
     check_ready(root, sweep)
     checks.require_setup(root, container)
     if container != "none":
         get_image(root, container)
     sweep_lock = lock.git_dir(root) / f"imageclf-sweep-{sweep.name}.lock"
     with lock.hold_file(sweep_lock, what=f"sweep {sweep.name}"):
-        runner = Runner(root, sweep, container, parallel, scratch)
+        store = stores.for_sweep(root, ria)
+        store.set_up()
+        store.collect(sweep.name)  # results an interrupted sweep left in the output store
+        runner = Runner(root, sweep, container, parallel, scratch, store=store)
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
         announce(sweep, todo, runner, container)
@@ -119,7 +123,7 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str,
             outcomes = runner.run(todo, git(root, "rev-parse", "HEAD"),
                                   git(root, "rev-parse", "HEAD^{tree}")) if todo else []
         except KeyboardInterrupt as stop:
-            kept = sum(has_result(root, sweep.branch(job)) for job in sweep.jobs)
+            kept = sum(has_result(store.results, sweep.branch(job)) for job in sweep.jobs)
             error = SweepError(
                 f"sweep {sweep.name} interrupted ({getattr(stop, 'signal_name', 'SIGINT')}): "
                 f"{kept} of {len(sweep.jobs)} jobs have their branch in the dataset; the others "
@@ -128,6 +132,7 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str,
             error.exit_code = getattr(stop, "exit_code", 130)
             raise error from None
         with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
+            store.collect(sweep.name)
             merge(root, sweep)
     return report_outcomes(outcomes)
 

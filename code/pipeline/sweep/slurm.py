@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import checks, commands, lock
-from . import Sweep, SweepError
+from . import Sweep, SweepError, stores
 from .jobs import BASE_REFS, Outcome, Runner, accuracy_at, git, has_result, stage_command
 from .run import check_ready, get_image, merge, report_outcomes
 from .slurm_task import read_status, status_path, sweep_to_plan
@@ -53,9 +53,10 @@ def script(root: Path, sweep: Sweep, plan_file: Path, resources: Resources) -> s
     lines = ["#!/bin/bash", *(f"#SBATCH {option}" for option in header),
              f"# sweep {sweep.name} ({sweep.source}): one array task per shared prepare "
              "(`prepare`), then one per job",
-             "# (`job`); each runs the job code of a local sweep in a throwaway clone and pushes "
-             "its branch",
-             "# to the dataset under its lock (pipeline/sweep/jobs.py). $1: prepare or job.",
+             "# (`job`); each runs the job code of a local sweep in a throwaway clone of the RIA "
+             "input store and",
+             "# pushes its branch to the output store (pipeline/sweep/jobs.py, stores.py). $1: "
+             "prepare or job.",
              "set -euo pipefail",
              f"export PATH={shlex.quote(str(python.parent))}:\"$PATH\" "
              f"PYTHONPATH={shlex.quote(str(root / 'code'))}",
@@ -198,14 +199,10 @@ def announce(sweep: Sweep, todo: list, plan: dict, runner: Runner, resources: Re
         print(f"  ... and {len(todo) - 3} more")
 
 
-def run(root: Path, sweep: Sweep, container: str, resources: Resources,
-        scratch: str | None = None, dry_run: bool = False) -> list[Outcome]:
-    """Submit the jobs without a result as array tasks, follow them, merge; the failed ones."""
-    root = root.resolve()
-    check_ready(root, sweep)
-    runner = Runner(root, sweep, container, 1, scratch)
-    folder = runner.logs / "slurm"
-    plan_file = folder / "plan.json"
+def make_plan(runner: Runner, container: str, scratch: str | None) -> tuple[list, dict]:
+    """The jobs without a result and the plan the tasks read: the sweep, the starting commit,
+    the stores, the prepares still missing and the jobs."""
+    root, sweep = runner.root, runner.sweep
     todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
     start, tree = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD^{tree}")
     keys: dict[str, object] = {}
@@ -215,15 +212,31 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
                 if not git(root, "rev-parse", "--verify", "--quiet",
                            f"{BASE_REFS}/{sweep.name}/{key}")]
     plan = {"root": str(root), "sweep": sweep_to_plan(sweep), "container": container,
-            "scratch": scratch, "start": start, "status": str(folder / "status"),
-            "prepare": prepares,
+            "scratch": scratch, "ria": str(runner.store.folder), "start": start,
+            "status": str(runner.logs / "slurm" / "status"), "prepare": prepares,
             "job": [{"job": job.name, "key": sweep.prepare_key(job, tree)} for job in todo]}
+    return todo, plan
+
+
+def run(root: Path, sweep: Sweep, container: str, resources: Resources,
+        scratch: str | None = None, dry_run: bool = False,
+        ria: str | None = None) -> list[Outcome]:
+    """Submit the jobs without a result as array tasks, follow them, merge; the failed ones.
+    Results come through RIA stores: ``ria``, else the dataset's .git/imageclf-ria."""
+    root = root.resolve()
+    check_ready(root, sweep)
+    store = stores.for_sweep(root, ria, always=True)
+    runner = Runner(root, sweep, container, 1, scratch, store=store)
+    folder = runner.logs / "slurm"
+    plan_file = folder / "plan.json"
     text = script(root, sweep, plan_file, resources)
     if dry_run:
-        print(f"# {plan_file.parent / 'sweep.sbatch'} ({len(prepares)} prepare task(s), "
+        todo, plan = make_plan(runner, container, scratch)
+        print(f"# {plan_file.parent / 'sweep.sbatch'} ({len(plan['prepare'])} prepare task(s), "
               f"{len(todo)} job task(s); the plan goes to {plan_file}):")
         print(text, end="")
-        for command in sbatch_commands(folder / "sweep.sbatch", len(prepares), len(todo)):
+        for command in sbatch_commands(folder / "sweep.sbatch", len(plan["prepare"]),
+                                       len(todo)):
             print("# $ " + shlex.join(command))
         return []
     require_slurm()
@@ -237,6 +250,9 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
             raise SweepError(f"SLURM still has tasks of sweep {sweep.name} from this dataset "
                              f"(job {', '.join(left)}): wait for them to end (squeue) or cancel "
                              f"them (scancel {' '.join(left)}), then run the sweep again.")
+        store.set_up()
+        store.collect(sweep.name)  # results of an interrupted sweep, still in the output store
+        todo, plan = make_plan(runner, container, scratch)
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         announce(sweep, todo, plan, runner, resources)
         for job in sweep.jobs:
@@ -245,6 +261,7 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
                 runner.progress.known(job.name, accuracy_at(root, branch))
         outcomes = follow(runner, plan, plan_file, text, folder) if todo else []
         with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
+            store.collect(sweep.name)
             merge(root, sweep)
     return report_outcomes(outcomes)
 
@@ -279,12 +296,13 @@ def follow(runner: Runner, plan: dict, plan_file: Path, text: str, folder: Path)
     except KeyboardInterrupt as stop:
         with commands.shielded():
             cancel(ids, runner)
-        kept = sum(has_result(runner.root, runner.sweep.branch(job)) for job in runner.sweep.jobs)
+        kept = sum(has_result(runner.store.results, runner.sweep.branch(job))
+                   for job in runner.sweep.jobs)
         error = SweepError(
             f"sweep {runner.sweep.name} interrupted ({getattr(stop, 'signal_name', 'SIGINT')}): "
             f"its SLURM tasks are cancelled; {kept} of {len(runner.sweep.jobs)} jobs have their "
-            "branch in the dataset. Run the same command again to run only the jobs without a "
-            "result.")
+            f"branch in the output store ({stores.OUTPUT}). Run the same command again to run "
+            "only the jobs without a result.")
         error.exit_code = getattr(stop, "exit_code", 130)
         raise error from None
     finally:

@@ -34,4 +34,5 @@ def run(args: argparse.Namespace, sweep: Sweep) -> list:
     if args.cpus < 1:
         raise SweepError("--cpus needs a number of CPUs per task of at least 1.")
     resources = slurm.Resources(args.partition, args.time, args.cpus, args.mem)
-    return slurm.run(args.root, sweep, args.container, resources, args.scratch, args.dry_run)
+    return slurm.run(args.root, sweep, args.container, resources, args.scratch, args.dry_run,
+                     ria=args.ria)

@@ -3,7 +3,8 @@
 The sbatch script that ``sweep --executor slurm`` writes runs this in every task. PLAN (JSON,
 written by slurm.py) holds the sweep, the starting commit and the tasks; PHASE is ``prepare``
 (one shared prepare per task) or ``job`` (train and evaluate of one job, after the prepares).
-The work is the local executor's own (jobs.Runner: the same clone, stages, push); this module
+The work is the local executor's own (jobs.Runner: the same clone, stages, push, through the
+RIA stores the plan names); this module
 only picks the task and leaves its outcome as a status file that the launcher reads, because a
 cluster without accounting (sacct) forgets a task's exit code once it has ended.
 """
@@ -18,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import Job, Sweep
+from . import Job, Sweep, stores
 from .jobs import BASE_REFS, JobFailed, Outcome, Runner, Stopped, git
 
 PHASES = ("prepare", "job")
@@ -61,7 +62,7 @@ def base_future(runner: Runner, key: str) -> concurrent.futures.Future:
     """The shared prepare's ref, as run_job takes it: there, or failed with its log named."""
     future: concurrent.futures.Future = concurrent.futures.Future()
     ref = f"{BASE_REFS}/{runner.sweep.name}/{key}"
-    if git(runner.root, "rev-parse", "--verify", "--quiet", ref):
+    if git(runner.store.results, "rev-parse", "--verify", "--quiet", ref):
         future.set_result(ref)
     else:
         failed = JobFailed("its prepare failed or did not run")
@@ -75,7 +76,9 @@ def run_task(plan: dict, phase: str, index: int) -> Outcome:
     root = Path(plan["root"])
     task = plan[phase][index]
     job = next(job for job in sweep.jobs if job.name == task["job"])
-    runner = Runner(root, sweep, plan["container"], 1, plan.get("scratch"), out=sys.stdout)
+    store = stores.for_sweep(root, plan.get("ria"))
+    runner = Runner(root, sweep, plan["container"], 1, plan.get("scratch"), out=sys.stdout,
+                    store=store)
     runner.logs.mkdir(parents=True, exist_ok=True)
     # scancel (and a task over its --time) sends SIGTERM to every process of the task: the
     # running command ends, the job stops as on Ctrl-C and removes its clone.
