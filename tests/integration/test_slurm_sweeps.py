@@ -1,5 +1,6 @@
 """Sweeps through a real SLURM (code/cluster/slurm.sh): the jobs as array tasks submitted with
-sbatch, followed with squeue, merged as local sweeps are, with the same bytes as a local run."""
+sbatch, followed with squeue, their results through RIA stores, merged as local sweeps are,
+with the same bytes as a local run."""
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,12 @@ def slurm_env(clone: Path) -> dict:
         if Path(conf).is_file():
             env["SLURM_CONF"] = conf
     return env
+
+
+def output_store(clone: Path) -> Path:
+    """The dataset's repository in the default output store (.git/imageclf-ria/output)."""
+    ident = git(clone, "config", "-f", ".datalad/config", "datalad.dataset.id")
+    return clone / ".git" / "imageclf-ria" / "output" / ident[:3] / ident[3:]
 
 
 def require_cluster(env: dict) -> None:
@@ -89,6 +96,19 @@ def test_a_sweep_through_sbatch_is_merged_with_the_bytes_of_a_local_run(clone_wi
     assert git(clone, "rev-parse", "HEAD^{tree}") == tree
     assert git(clone, "status", "--porcelain") == ""
     assert "| it-5 |" in out
+    assert "results through RIA stores in" in out, out
+
+    # FAIRly big: the tasks pushed to the output store; the dataset fetched and knows the copies
+    store = output_store(clone)
+    assert {branch_tip(store, branch) for branch in jobs} == tips
+    where = git(clone, "annex", "whereis", "--branch", "sweep/cluster/it-5").split("whereis ")
+    model = next(entry for entry in where if entry.startswith("sweep/cluster/it-5:model.joblib"))
+    assert "[imageclf-output-storage]" in model, where
+    fresh = clone.parent / "fresh"
+    sh(["datalad", "clone", str(clone), str(fresh)], clone.parent)
+    sh(["git", "checkout", "--quiet", "-b", "it-5", "origin/sweep/cluster/it-5"], fresh)
+    sh(["datalad", "get", "model.joblib"], fresh)  # from the output store: only it has a copy
+    assert git(fresh, "annex", "find", "model.joblib") == "model.joblib"  # present, checksummed
     record = git(clone, "log", "-1", "--format=%B", "sweep/cluster/it-5~1")
     assert "-p classifier sgd -p max_iter 5" in record
     fsck = sh(["git", "annex", "fsck", "--fast", "--branch", "sweep/cluster/it-5"], clone)
@@ -96,8 +116,11 @@ def test_a_sweep_through_sbatch_is_merged_with_the_bytes_of_a_local_run(clone_wi
     scratch = clone / ".git" / "imageclf-sweeps" / "cluster"
     assert not (scratch.exists() and any(scratch.iterdir())), "a scratch clone was left"
 
-    # the same job run here: the same bytes in every file, executed notebooks included
-    sh([*SWEEP, "here", "--container", "none"], clone)
+    # the same job run here, through the same stores (reused: no "sibling exists"): the same
+    # bytes in every file, executed notebooks included
+    sh([*SWEEP, "here", "--container", "none", "--ria", str(clone / ".git" / "imageclf-ria")],
+       clone)
+    assert branch_tip(store, "sweep/here/it-5") == branch_tip(clone, "sweep/here/it-5")
     differ = git(clone, "diff", "--name-only", "sweep/here/it-5", "sweep/cluster/it-5")
     assert differ.split() == []
 

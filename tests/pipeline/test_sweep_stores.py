@@ -91,6 +91,9 @@ def test_a_job_pushes_to_the_output_store_and_the_dataset_learns_where_its_outpu
     # a second sweep reuses the siblings (no "sibling exists") and the push is incremental
     store.set_up()
     assert git(root, "remote").split().count(stores.OUTPUT) == 1
+    # stores in another folder would need other siblings: refused, with what to do
+    with pytest.raises(sweep.SweepError, match="git remote rename imageclf-input old-"):
+        stores.RiaStores(root, root.parent / "other").set_up()
 
 
 def test_without_verifying_the_store_remotes_git_annex_refuses_the_push(dataset, monkeypatch):
@@ -103,8 +106,3 @@ def test_without_verifying_the_store_remotes_git_annex_refuses_the_push(dataset,
     assert "unverified special remote" in (runner.logs / "a.log").read_text()
     assert not git(store.results, "branch", "--list", "sweep/demo/a")
 
-
-def test_a_sibling_of_another_store_is_named_with_what_to_do(dataset, tmp_path):
-    root, _ = dataset
-    with pytest.raises(sweep.SweepError, match="datalad siblings remove -s imageclf-input"):
-        stores.RiaStores(root, tmp_path / "other").set_up()

@@ -21,6 +21,7 @@ import shlex
 from pathlib import Path
 
 from .. import commands, lock
+from ..inputdata import SUBDATASET
 from . import SweepError
 
 INPUT, OUTPUT = "imageclf-input", "imageclf-output"
@@ -64,9 +65,9 @@ def safe_id(listing: str, remote: str, store: Path) -> str | None:
     if not url or url.group(1).rstrip("/") != ria_url(store).rstrip("/"):
         shown = url.group(1) if url else "no url"
         raise SweepError(f"the special remote {remote} is configured for {shown}, not for the "
-                         f"store {ria_url(store)}: it is not this sweep's store; remove it "
-                         f"(git annex renameremote / datalad siblings remove -s {remote}) or "
-                         "give --ria the folder it uses.")
+                         f"store {ria_url(store)}: run the sweep with --ria naming the folder "
+                         f"of that store, or rename the remote (git annex renameremote {remote} "
+                         f"old-{remote}) so that the sweep makes its own.")
     return asked.group(1)
 
 
@@ -137,17 +138,23 @@ class RiaStores:
             commands.run(["datalad", "push", "--recursive", "--to", INPUT], cwd=self.root)
 
     def sibling(self, name: str, store: Path) -> None:
+        """The sibling in the store; for the input store, data/raw's too (prepare reads it)."""
         expected = store_repo(store, dataset_id(self.root))
         url = git(self.root, "remote", "get-url", name)
-        if not url:
-            commands.run(["datalad", "create-sibling-ria", "--name", name,
-                          "--new-store-ok", "--existing", "skip", "--recursive", ria_url(store)],
-                         cwd=self.root)
-        elif Path(url) != expected:
+        raw = self.root / SUBDATASET
+        recursive = name == INPUT
+        raw_missing = recursive and (raw / ".git").exists() and not git(raw, "remote", "get-url",
+                                                                         name)
+        if url and Path(url) != expected:
             raise SweepError(f"the dataset's sibling {name} is the store repository {url}, not "
                              f"{expected}: run the sweep with the --ria folder it was made "
-                             f"with, or remove it (datalad siblings remove -s {name}; "
-                             f"git annex renameremote {storage(name)} old-{name}).")
+                             f"with, or free the names for new stores (git remote rename {name} "
+                             f"old-{name}; git annex renameremote {storage(name)} "
+                             f"old-{storage(name)}).")
+        if not url or raw_missing:
+            commands.run(["datalad", "create-sibling-ria", "--name", name, "--new-store-ok",
+                          "--existing", "skip", *(["--recursive"] if recursive else []),
+                          ria_url(store)], cwd=self.root)
 
     def collect(self, sweep_name: str) -> None:
         """The job branches and prepare refs from the output store into the dataset, and
