@@ -181,12 +181,18 @@ class RiaStores:
 
     def ready(self, runner, clone: Path, start: str, log) -> None:
         """Verify the auto-enabled store remotes (else no write, no push); a job starting from a
-        shared prepare learns that its annexed outputs are in the output store."""
+        shared prepare learns that its annexed outputs are in the output store; the image."""
         for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
             verify(runner, clone, storage(name), store, log)
         if start.startswith("refs/"):
             runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--from", storage(OUTPUT)],
                       clone, log)
+        # The image is a copy from the store here (not a hard link): counted as the job's fixed
+        # cost, not as its first stage's.
+        image = git(clone, "config", "-f", ".datalad/config", "--get",
+                    f"datalad.containers.{runner.container}.image")
+        if runner.container != "none" and image:
+            runner.sh(["git", "annex", "get", "--quiet", image], clone, log)
 
     def push(self, runner, clone: Path, ref: str, start: str | None, log) -> None:
         """The job's new annexed files (since ``start``; the input store has the others) to the
