@@ -79,7 +79,7 @@ def test_a_sweep_through_sbatch_is_merged_with_the_bytes_of_a_local_run(clone_wi
                               text=True).stdout
         time.sleep(0.3)
     out, err = sweep.communicate(timeout=900)
-    assert "imageclf-sweep-cluster" in seen, "squeue never showed the array"
+    assert "imageclf-sweep-cluster" in seen, ("squeue never showed the array", out, err)
     assert sweep.returncode == 1, (out, err)  # one failed job
     assert "$ sbatch --parsable --array=0-3 --dependency=afterany:" in out, out
     failed = [line for line in err.splitlines() if line.startswith("FAILED broken")]

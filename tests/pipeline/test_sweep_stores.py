@@ -46,7 +46,7 @@ def dataset(tmp_path):
     sh(["git", "checkout", "--quiet", "-B", "main"], root)
     (root / "input.bin").write_bytes(b"\0input" * 100)
     sh(["datalad", "save", "-m", "input"], root)
-    store = stores.RiaStores(root, tmp_path / "ria")
+    store = stores.for_sweep(root, None, always=True)  # the SLURM default: in the dataset's .git
     store.set_up()
     return root, store
 

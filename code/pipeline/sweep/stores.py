@@ -16,6 +16,8 @@ configuration names the expected store.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shlex
 from pathlib import Path
@@ -152,9 +154,10 @@ class RiaStores:
                              f"old-{name}; git annex renameremote {storage(name)} "
                              f"old-{storage(name)}).")
         if not url or raw_missing:
-            commands.run(["datalad", "create-sibling-ria", "--name", name, "--new-store-ok",
-                          "--existing", "skip", *(["--recursive"] if recursive else []),
-                          ria_url(store)], cwd=self.root)
+            with git_stops_at(lock.git_dir(self.root)):
+                commands.run(["datalad", "create-sibling-ria", "--name", name, "--new-store-ok",
+                              "--existing", "skip", *(["--recursive"] if recursive else []),
+                              ria_url(store)], cwd=self.root)
 
     def collect(self, sweep_name: str) -> None:
         """The job branches and prepare refs from the output store into the dataset, and
@@ -206,6 +209,21 @@ class RiaStores:
                        *changed], clone, log, finish=True)
         runner.sh(["flock", str(self.results / PUSH_LOCK), "git", "push", "--quiet", OUTPUT,
                    f"HEAD:{ref}"], clone, log, finish=True)
+
+
+@contextlib.contextmanager
+def git_stops_at(folder: Path):
+    """A store inside the dataset's .git: without a ceiling, git finds the dataset above the new
+    store repository and datalad refuses to create it ("known to a repository above")."""
+    before = os.environ.get("GIT_CEILING_DIRECTORIES")
+    os.environ["GIT_CEILING_DIRECTORIES"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["GIT_CEILING_DIRECTORIES"]
+        else:
+            os.environ["GIT_CEILING_DIRECTORIES"] = before
 
 
 def refs(repo: Path, sweep_name: str) -> dict[str, str]:
