@@ -21,7 +21,7 @@ If not, run: git-annex verifyremote imageclf-output-storage --unsafe
 
 
 def test_the_id_to_verify_is_read_from_what_git_annex_shows():
-    store = stores.Path("/data/ria/output")
+    store = stores.expected_url(stores.Path("/data/ria/output"))
     assert stores.safe_id(LISTING, "imageclf-output-storage", store) == "7"
     verified = "There have been no changes to the remote's configuration since it was last " \
                "verified.\n"
@@ -29,8 +29,12 @@ def test_the_id_to_verify_is_read_from_what_git_annex_shows():
 
 
 def test_a_remote_configured_for_another_store_is_not_verified():
-    with pytest.raises(sweep.SweepError, match="not for the store ria\\+file:///elsewhere"):
-        stores.safe_id(LISTING, "imageclf-output-storage", stores.Path("/elsewhere"))
+    with pytest.raises(sweep.SweepError, match="not with url=ria\\+file:///elsewhere"):
+        stores.safe_id(LISTING, "imageclf-output-storage",
+                       stores.expected_url(stores.Path("/elsewhere")))
+    # a remote of the same type elsewhere is refused too: the location decides
+    with pytest.raises(sweep.SweepError, match="url=ria\\+file:///data/ria/output"):
+        stores.safe_id(LISTING, "imageclf-output-storage", stores.ARCHIVES_CONFIG)
 
 
 def test_a_store_keeps_a_dataset_by_its_id():

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
 from pathlib import Path
 
 from .. import commands, lock
@@ -57,19 +56,30 @@ def dataset_id(root: Path) -> str:
     return found
 
 
-def safe_id(listing: str, remote: str, store: Path) -> str | None:
+def expected_url(store: Path) -> str:
+    """What the configuration of a store's special remote must show to be verified."""
+    return f"url={ria_url(store)}"
+
+
+# data/raw's archive remote (datalad-archives, auto-enabled by `datalad clone`) reads archives
+# from the same annex: it has no location that data could leak to, and it blocks datalad push.
+ARCHIVES, ARCHIVES_CONFIG = "datalad-archives", "externaltype=datalad-archives"
+
+
+def safe_id(listing: str, remote: str, expected: str) -> str | None:
     """From ``git annex verifyremote REMOTE``'s output: the ID for ``--safe ID``, or None when
-    the remote is already verified. Refuses a remote whose configuration names another store."""
+    the remote is already verified (or unknown). Refuses a configuration without ``expected``
+    (``url=ria+file://STORE``: a remote of another store)."""
     asked = re.search(rf"verifyremote {re.escape(remote)} --safe (\S+)", listing)
     if not asked:
         return None
-    url = re.search(r"\burl=(\S+)", listing)
-    if not url or url.group(1).rstrip("/") != ria_url(store).rstrip("/"):
-        shown = url.group(1) if url else "no url"
-        raise SweepError(f"the special remote {remote} is configured for {shown}, not for the "
-                         f"store {ria_url(store)}: run the sweep with --ria naming the folder "
-                         f"of that store, or rename the remote (git annex renameremote {remote} "
-                         f"old-{remote}) so that the sweep makes its own.")
+    shown = listing.split("\n\n")[0].split()
+    if expected not in shown:
+        raise SweepError(f"the special remote {remote} is configured as "
+                         f"{' '.join(s for s in shown if '=' in s)}, not with {expected}: run "
+                         f"the sweep with --ria naming the folder of that store, or rename the "
+                         f"remote (git annex renameremote {remote} old-{remote}) so that the "
+                         "sweep makes its own.")
     return asked.group(1)
 
 
@@ -136,7 +146,9 @@ class RiaStores:
             for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
                 self.sibling(name, store)
             for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
-                verify_here(self.root, storage(name), store)
+                verify_here(self.root, storage(name), expected_url(store))
+            if (self.root / SUBDATASET / ".git").exists():
+                verify_here(self.root / SUBDATASET, ARCHIVES, ARCHIVES_CONFIG)
             commands.run(["datalad", "push", "--recursive", "--to", INPUT], cwd=self.root)
 
     def sibling(self, name: str, store: Path) -> None:
@@ -186,7 +198,7 @@ class RiaStores:
         """Verify the auto-enabled store remotes (else no write, no push); a job starting from a
         shared prepare learns that its annexed outputs are in the output store; the image."""
         for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
-            verify(runner, clone, storage(name), store, log)
+            verify(runner, clone, storage(name), expected_url(store), log)
         if start.startswith("refs/"):
             runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--from", storage(OUTPUT)],
                       clone, log)
@@ -232,23 +244,22 @@ def refs(repo: Path, sweep_name: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in listed.splitlines() if line)
 
 
-def verify(runner, clone: Path, remote: str, store: Path, log) -> None:
+def verify(runner, clone: Path, remote: str, expected: str, log) -> None:
     """``git annex verifyremote REMOTE`` shows the configuration and an ID; ``--safe ID``."""
     listing = commands.output(["git", "annex", "verifyremote", remote], cwd=clone)
     log.write(f"\n$ git annex verifyremote {remote}    (in {clone})\n{listing}\n")
-    ident = safe_id(listing, remote, store)
+    ident = safe_id(listing, remote, expected)
     if ident is not None:
         runner.sh(["git", "annex", "verifyremote", remote, "--safe", ident], clone, log)
 
 
-def verify_here(root: Path, remote: str, store: Path) -> None:
-    """The same in the user's dataset, where a clone of it may have auto-enabled the stores."""
+def verify_here(root: Path, remote: str, expected: str) -> None:
+    """The same in the user's dataset (or data/raw), where ``datalad push`` needs it."""
     listing = commands.output(["git", "annex", "verifyremote", remote], cwd=root)
-    ident = safe_id(listing, remote, store)
+    ident = safe_id(listing, remote, expected)
     if ident is not None:
         args = ["git", "annex", "verifyremote", remote, "--safe", ident]
-        print(f"  $ {shlex.join(args)}", flush=True)
-        commands.run(args, cwd=root, quiet=True)
+        commands.run(args, cwd=root)
 
 
 def for_sweep(root: Path, ria: str | None, always: bool = False):
