@@ -125,6 +125,7 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str,
         todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
         head, tree = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD^{tree}")
         reused = reuse_prepares(root, sweep, todo, head, tree, container)
+        store.share_bases(sweep.name)  # those reused prepare runs, where the jobs look for them
         announce(sweep, todo, runner, container, reused)
         for job in sweep.jobs:
             if not any(j is job for j in todo):

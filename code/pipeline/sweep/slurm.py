@@ -200,9 +200,10 @@ def announce(sweep: Sweep, todo: list, plan: dict, runner: Runner, resources: Re
         print(f"  ... and {len(todo) - 3} more")
 
 
-def make_plan(runner: Runner, container: str, scratch: str | None) -> tuple[list, dict]:
-    """The jobs without a result and the plan the tasks read: the sweep, the starting commit,
-    the stores, the prepares still missing and the jobs."""
+def make_plan(runner: Runner, container: str, scratch: str | None,
+              dry_run: bool = False) -> tuple[list, dict, dict]:
+    """The jobs without a result, the plan the tasks read (the sweep, the starting commit, the
+    stores, the prepares still missing and the jobs) and the prepare runs reused from HEAD."""
     root, sweep = runner.root, runner.sweep
     todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
     start, tree = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD^{tree}")
@@ -217,7 +218,7 @@ def make_plan(runner: Runner, container: str, scratch: str | None) -> tuple[list
             "scratch": scratch, "ria": str(runner.store.folder), "start": start,
             "status": str(runner.logs / "slurm" / "status"), "prepare": prepares,
             "job": [{"job": job.name, "key": sweep.prepare_key(job, tree)} for job in todo]}
-    return todo, plan
+    return todo, plan, reused
 
 
 def run(root: Path, sweep: Sweep, container: str, resources: Resources,
@@ -233,7 +234,7 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
     plan_file = folder / "plan.json"
     text = script(root, sweep, plan_file, resources)
     if dry_run:
-        todo, plan = make_plan(runner, container, scratch)
+        todo, plan, _ = make_plan(runner, container, scratch, dry_run=True)
         print(f"# {plan_file.parent / 'sweep.sbatch'} ({len(plan['prepare'])} prepare task(s), "
               f"{len(todo)} job task(s); the plan goes to {plan_file}):")
         print(text, end="")
@@ -254,7 +255,8 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
                              f"them (scancel {' '.join(left)}), then run the sweep again.")
         store.set_up()
         store.collect(sweep.name)  # results of an interrupted sweep, still in the output store
-        todo, plan = make_plan(runner, container, scratch)
+        todo, plan, reused = make_plan(runner, container, scratch)
+        store.share_bases(sweep.name)  # prepare runs reused from HEAD, where tasks look for them
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         announce(sweep, todo, plan, runner, resources)
         print_reused(reused)

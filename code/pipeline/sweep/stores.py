@@ -117,6 +117,9 @@ class InDataset:
             runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root,
                       log, finish=True)
 
+    def share_bases(self, sweep_name: str) -> None:
+        """The jobs read the prepare refs from the dataset itself."""
+
     def collect(self, sweep_name: str) -> None:
         """The branches are in the dataset already."""
 
@@ -170,6 +173,17 @@ class RiaStores:
                 commands.run(["datalad", "create-sibling-ria", "--name", name, "--new-store-ok",
                               "--existing", "skip", *(["--recursive"] if recursive else []),
                               ria_url(store)], cwd=self.root)
+
+    def share_bases(self, sweep_name: str) -> None:
+        """Prepare refs marked in the dataset (a prepare run reused from your branch) go to the
+        output store, where the jobs fetch their start from."""
+        theirs = refs(self.results, sweep_name)
+        missing = [ref for ref, sha in refs(self.root, sweep_name).items()
+                   if ref.startswith("refs/sweep-bases/") and theirs.get(ref) != sha]
+        if missing:
+            with lock.hold(self.root, command=f"sweep {sweep_name}: push to {OUTPUT}"):
+                commands.run(["git", "push", "--quiet", OUTPUT,
+                              *(f"{ref}:{ref}" for ref in missing)], cwd=self.root)
 
     def collect(self, sweep_name: str) -> None:
         """The job branches and prepare refs from the output store into the dataset, and
