@@ -95,6 +95,13 @@ def test_a_job_pushes_to_the_output_store_and_the_dataset_learns_where_its_outpu
     # a second sweep reuses the siblings (no "sibling exists") and the push is incremental
     store.set_up()
     assert git(root, "remote").split().count(stores.OUTPUT) == 1
+    # a local sweep without --ria still pushes into the dataset: its clones leave the stores'
+    # special remotes off (auto-enabled, unverified, they would block every write)
+    local = sweep_jobs.Runner(root, runner.sweep, "none", 1, out=io.StringIO())
+    folder = job_branch(local, "b")
+    with open(local.logs / "b.log", "a") as log:
+        local.push(folder, "refs/heads/sweep/demo/b", log)
+    assert git(root, "rev-parse", "sweep/demo/b") == git(folder, "rev-parse", "HEAD")
     # stores in another folder would need other siblings: refused, with what to do
     with pytest.raises(sweep.SweepError, match="git remote rename imageclf-input old-"):
         stores.RiaStores(root, root.parent / "other").set_up()

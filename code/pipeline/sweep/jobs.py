@@ -181,7 +181,8 @@ class Runner:
         # annexed objects are read-only, and unlocking an output copies it.
         self.sh(["git", "config", "annex.private", "true"], folder, log)
         self.sh(["git", "config", "annex.hardlink", "true"], folder, log)
-        self.sh(["git", "annex", "init", "--quiet", f"sweep job {branch}"], folder, log)
+        self.sh(["git", "annex", "init", "--quiet", *self.store.init_options,
+                 f"sweep job {branch}"], folder, log)
         self.sh(["git", "annex", "dead", "here"], folder, log)
         self.store.ready(self, folder, start, log)
 

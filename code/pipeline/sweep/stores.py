@@ -87,6 +87,9 @@ class InDataset:
     """Jobs clone the dataset and push into it under its lock (the local default)."""
 
     base_remote = "origin"  # where a job fetches its shared prepare's ref from
+    # The clone needs no special remote; one auto-enabled (the dataset's RIA stores after a
+    # SLURM sweep) would block its writes until verified (git-annex 10.2026).
+    init_options = ("--no-autoenable",)
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -128,6 +131,7 @@ class RiaStores:
     """Jobs clone from the input store and push to the output store (the FAIRly-big layout)."""
 
     base_remote = OUTPUT
+    init_options = ()  # the stores' special remotes are auto-enabled, then verified (ready)
 
     def __init__(self, root: Path, folder: Path) -> None:
         self.root, self.folder = root, folder.resolve()
