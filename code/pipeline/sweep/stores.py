@@ -175,7 +175,7 @@ class RiaStores:
         if not url or raw_missing:
             with git_stops_at(lock.git_dir(self.root)):
                 commands.run(["datalad", "create-sibling-ria", "--name", name, "--new-store-ok",
-                              "--existing", "skip", *(["--recursive"] if recursive else []),
+                              "--existing", "reconfigure", *(["--recursive"] if recursive else []),
                               ria_url(store)], cwd=self.root)
 
     def share_bases(self, sweep_name: str) -> None:
