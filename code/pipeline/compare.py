@@ -38,6 +38,22 @@ def refs_holding(root: Path, commit: str, results: dict[str, str]) -> list[str]:
     return held + history.git(root, "tag", "--points-at", commit).split()
 
 
+def holders(root: Path, results: dict[str, str]) -> dict[str, list[str]]:
+    """What :func:`refs_holding` says, for every commit at once (one git process, not one per
+    evaluation; for 10,000 job branches the per-row search alone took minutes)."""
+    held: dict[str, list[str]] = {}
+    for branch, result in results.items():
+        held.setdefault(result, []).append(branch)
+    tags: dict[str, list[str]] = {}
+    listed = history.git(root, "for-each-ref", "--format=%(objectname) %(*objectname) "
+                         "%(refname:strip=2)", "refs/tags")
+    for line in listed.splitlines():
+        *ids, name = line.split(" ")
+        for target in {i for i in ids if i}:  # the tag's object, and a tag object's target
+            tags.setdefault(target, []).append(name)
+    return {commit: held.get(commit, []) + tags.get(commit, []) for commit in {*held, *tags}}
+
+
 def sweep_of(refs: list[str]) -> str:
     """The NAMEs of the sweeps whose job refs (sweep/NAME/JOB) are among ``refs``."""
     names = {ref.split("/")[1] for ref in refs
@@ -58,12 +74,13 @@ def evaluations(root: Path, revisions: list[str] | None = None) -> pd.DataFrame:
     oldest first. What trained the model and prepared the test table comes from the records:
     the producers of the evaluation's inputs, and the parameters in their executed notebooks."""
     results, names = results_of_branches(root), history.story_names(root)
+    holding_refs = holders(root, results)
     rows = []
     for commit in history.stage_runs(root, "evaluate", revisions or history.refs(root)):
         upstream = history.upstream_runs(root, commit)
         train_params = history.run_parameters(root, upstream.get("train"))
         prepare_params = history.run_parameters(root, upstream.get("prepare"))
-        holding = refs_holding(root, commit, results)
+        holding = holding_refs.get(commit, [])
         rows.append({
             "refs": " ".join(holding),
             "model": names.get(commit, ""),

@@ -3,11 +3,14 @@ import io
 import json
 import subprocess
 
+import pandas as pd
 import pytest
 
+from benchmark import branches
 from helpers import git, sh, tool_env
 from pipeline import sweep
-from pipeline.sweep import jobs as sweep_jobs, run as sweep_run
+from pipeline.sweep import jobs as sweep_jobs, run as sweep_run, summary
+from test_compare import many_jobs, tiny_history  # noqa: F401 - fixtures
 from test_sweep_jobs import dataset, demo_sweep, job_clone  # noqa: F401 - dataset is a fixture
 
 
@@ -55,7 +58,7 @@ def test_a_sweep_needs_its_files_committed_and_a_branch_checked_out(dataset):  #
         sweep_run.check_ready(dataset, jobs)
 
 
-def fast_import_jobs(dataset, names_accuracies) -> None:
+def fast_import_jobs(root, names_accuracies) -> None:
     """Finished job branches (accuracy.json on top of main) made in one git process."""
     stream = []
     for name, accuracy in names_accuracies:
@@ -65,7 +68,7 @@ def fast_import_jobs(dataset, names_accuracies) -> None:
                    "committer Test <test@example.invalid> 1700000000 +0000",
                    f"data {len(message)}", message, "from refs/heads/main",
                    "M 100644 inline accuracy.json", f"data {len(text)}", text, ""]
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=dataset, env=tool_env(dataset),
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, env=tool_env(root),
                    input="\n".join(stream) + "\n", text=True, check=True)
 
 
@@ -108,3 +111,17 @@ def test_the_merge_of_many_job_branches_records_each_finished_one_once_in_order(
         f"sweep/demo/{name}": sweep_jobs.accuracy_at(dataset, f"refs/heads/sweep/demo/{name}")
         for name in names}
     assert sweep_run.merge(dataset, jobs) is None
+
+
+def test_the_summary_of_many_jobs_shows_each_jobs_own_result(many_jobs):  # noqa: F811
+    root, fabricated = many_jobs
+    jobs = sweep.Sweep(fabricated.name, fabricated.source, fabricated.params,
+                       (*fabricated.jobs, sweep.Job("no-result", {"train": {"random_state": -1}})))
+    frame = summary.table(root, jobs)
+    assert list(frame["job"]) == [job.name for job in jobs.jobs]
+    for index, job in enumerate(fabricated.jobs):
+        row = frame.iloc[index]
+        assert row["accuracy"] == branches.accuracy_of(index, len(fabricated.jobs))
+        assert row["commit"] == git(root, "rev-parse", jobs.branch(job))[:8]
+        assert row["random_state"] == str(index)
+    assert pd.isna(frame.iloc[-1]["accuracy"]) and frame.iloc[-1]["commit"] == ""
