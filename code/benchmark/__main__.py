@@ -11,9 +11,11 @@ from pathlib import Path
 from imageclf import project
 from pipeline import commands
 
-from . import measure, sweep
+from . import measure, scale, slurm, sweep
 
-SECTIONS = ("loading", "memory", "story", "overhead", "ten", "sweep")
+SECTIONS = ("loading", "memory", "story", "overhead", "ten", "sweep", "slurm", "scale")
+# scale takes about 25 minutes: only when asked for (--only scale)
+DEFAULT_SECTIONS = SECTIONS[:-1]
 
 
 # Each target once: the table prints it and judges the figure by it.
@@ -81,6 +83,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str, bool | None]]:
         table.append(("sweep: fixed cost per job beyond its stages", "",
                       f"{r['fixed_per_job']:.1f} s", f"target <= {r['fixed_target']:.0f} s",
                       r["fixed_per_job"] <= r["fixed_target"]))
+    if results.get("slurm"):
+        table.extend(slurm.rows(results["slurm"]))
     return table
 
 
@@ -107,7 +111,11 @@ def main() -> None:
         root = project.find_root()
     except project.NotInDataset as error:
         raise SystemExit(f"error: {error}") from None
-    sections = args.only or SECTIONS
+    sections = args.only or [section for section in DEFAULT_SECTIONS
+                             if section != "slurm" or slurm.cluster_answers()]
+    if not args.only and "slurm" not in sections:
+        print("benchmark: no SLURM answers (squeue): the slurm section is left out; "
+              "code/cluster/slurm.sh start runs one here", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="imageclf-bench-"))
     log = scratch / "benchmark.log"
     results: dict = {"machine": {"cores": os.cpu_count()}, "sections": list(sections)}
@@ -126,6 +134,9 @@ def main() -> None:
             "ten": lambda: measure.ten_classes(clone, scratch, log, args.archive),
             "sweep": lambda: sweep.measure(root, SWEEP_FILE, os.environ.get("CONTAINER")
                                           or "software"),
+            "slurm": lambda: slurm.measure(root, SWEEP_FILE, os.environ.get("CONTAINER")
+                                           or "software", log),
+            "scale": lambda: scale.measure(root, log),
         }
         for name in sections:
             print(f"== {name} ...", flush=True)
@@ -141,6 +152,9 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print("\n" + render(table))
+    if "scale" in results:
+        print("\nsweeps at scale (--executor slurm, --container none):\n" +
+              scale.render(results["scale"]))
     print(f"\nwrote {args.json}; benchmark took {results['seconds']:.0f} s")
     commands.remove_tree(scratch)
 
