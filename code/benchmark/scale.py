@@ -76,12 +76,14 @@ def git_side(clone: Path, sweep_file: str, name: str, log: Path) -> dict:
     return {"compare": compare.seconds, "summary": summarized.seconds}
 
 
-def one_size(root: Path, scratch: Path, count: int, log: Path) -> dict:
+def one_size(root: Path, scratch: Path, count: int, log: Path,
+             synthetic_counts: tuple[int, ...] = ()) -> dict:
+    """A sweep of ``count`` jobs in a fresh clone, every phase timed; then, in the same clone,
+    merge and summary of ``synthetic_counts`` fabricated copies of one of its jobs."""
     clone = bench_clone(root, scratch / f"scale-{count}")
     try:
         sweep_file = commit_sweep(clone, count)
         name = Path(sweep_file).stem
-        began = time.time()
         with timing.LockWatcher(clone) as held:
             timed = timing.require_ok(timing.run_timed(
                 ["-m", "pipeline", "sweep", sweep_file, "--executor", "slurm", "--container",
@@ -90,40 +92,35 @@ def one_size(root: Path, scratch: Path, count: int, log: Path) -> dict:
         if not spans:
             raise BenchmarkError(f"no SLURM output file of sweep {name} under {clone}/.git")
         pushes = held.seconds(": push ")
-        merged = held.seconds(": merge")
         figures = {"jobs": count, "total": timed.seconds, "launcher CPU": timed.cpu_seconds,
                    "submit": timed.first("submitted:") or 0.0,
                    "run": max(end for _, end in spans) - min(start for start, _ in spans),
                    "push total": sum(pushes), "push per job": sum(pushes) / max(len(pushes), 1),
-                   "pushes": len(pushes), "merge": sum(merged),
-                   "branches": len(job_branches(clone, name)),
-                   "started": began}
+                   "pushes": len(pushes), "merge": sum(held.seconds(": merge")),
+                   "branches": len(job_branches(clone, name))}
         figures.update(git_side(clone, sweep_file, name, log))
+        template = job_branches(clone, name)
+        figures["synthetic"] = synthetic(clone, template[0], synthetic_counts) if template else []
         return {key: round(value, 2) if isinstance(value, float) else value
                 for key, value in figures.items()}
     finally:
         commands.remove_tree(clone)
 
 
-def synthetic(root: Path, scratch: Path, counts: tuple[int, ...]) -> list[dict]:
-    """merge, compare and summary on ``counts`` fabricated job branches (copies of a real job
-    of a small sweep run first), each in a fresh clone."""
+def synthetic(clone: Path, template: str, counts: tuple[int, ...]) -> list[dict]:
+    """merge and summary on ``counts`` fabricated copies of the job branch ``template``."""
     figures = []
     for count in counts:
-        clone = bench_clone(root, scratch / f"synthetic-{count}")
-        try:
-            sweep = branches.fabricate(clone, f"synthetic-{count}", count)
-            row = {"jobs": count}
-            began = time.perf_counter()
-            with redirect_stdout(io.StringIO()):
-                sweep_run.merge(clone, sweep)
-            row["merge"] = time.perf_counter() - began
-            began = time.perf_counter()
-            summary.table(clone, sweep)
-            row["summary"] = time.perf_counter() - began
-            figures.append({key: round(value, 2) for key, value in row.items()})
-        finally:
-            commands.remove_tree(clone)
+        sweep = branches.fabricate(clone, f"synthetic-{count}", count, template)
+        row = {"jobs": count}
+        began = time.perf_counter()
+        with redirect_stdout(io.StringIO()):
+            sweep_run.merge(clone, sweep)
+        row["merge"] = time.perf_counter() - began
+        began = time.perf_counter()
+        summary.table(clone, sweep)
+        row["summary"] = time.perf_counter() - began
+        figures.append({key: round(value, 2) for key, value in row.items()})
     return figures
 
 
@@ -136,12 +133,13 @@ def measure(root: Path, log: Path, sizes: tuple[int, ...] = SIZES,
         measured = []
         for count in sizes:
             print(f"   {count} jobs ...", flush=True)
-            measured.append(one_size(root, scratch, count, log))
+            last = count == sizes[-1]
+            measured.append(one_size(root, scratch, count, log,
+                                     synthetic_counts if last else ()))
             print(f"   {count} jobs: {measured[-1]['total']:.0f} s", flush=True)
-        fabricated = synthetic(root, scratch, synthetic_counts) if synthetic_counts else []
     finally:
         commands.remove_tree(scratch)
-    return {"sizes": list(sizes), "measured": measured, "synthetic": fabricated,
+    return {"sizes": list(sizes), "measured": measured, "synthetic": measured[-1]["synthetic"],
             "slopes": slopes(measured), "target": TARGET}
 
 
