@@ -101,11 +101,24 @@ def render(table: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def sizes_of(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(sorted(int(size) for size in text.split(",")))
+    except ValueError:
+        sizes = ()
+    if len(sizes) < 2 or sizes[0] < 2:
+        raise SystemExit(f"error: --sizes {text}: give two or more numbers of jobs, such as "
+                         "25,50,100,200")
+    return sizes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
     parser.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
     parser.add_argument("--archive", type=Path, help="ten classes: reuse this generated archive")
     parser.add_argument("--json", type=Path, default=Path("results/benchmark.json"))
+    parser.add_argument("--sizes", default=",".join(map(str, scale.SIZES)),
+                        help="scale: the numbers of jobs of its sweeps (default %(default)s)")
     args = parser.parse_args()
     try:
         root = project.find_root()
@@ -136,7 +149,7 @@ def main() -> None:
                                           or "software"),
             "slurm": lambda: slurm.measure(root, SWEEP_FILE, os.environ.get("CONTAINER")
                                            or "software", log),
-            "scale": lambda: scale.measure(root, log),
+            "scale": lambda: scale.measure(root, log, sizes_of(args.sizes)),
         }
         for name in sections:
             print(f"== {name} ...", flush=True)

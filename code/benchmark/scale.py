@@ -136,7 +136,9 @@ def measure(root: Path, log: Path, sizes: tuple[int, ...] = SIZES,
             last = count == sizes[-1]
             measured.append(one_size(root, scratch, count, log,
                                      synthetic_counts if last else ()))
-            print(f"   {count} jobs: {measured[-1]['total']:.0f} s", flush=True)
+            row = measured[-1]
+            print(f"   {count} jobs: " + ", ".join(f"{phase} {row[phase]:.1f} s"
+                                                for phase in ("total", *PHASES)), flush=True)
     finally:
         commands.remove_tree(scratch)
     return {"sizes": list(sizes), "measured": measured, "synthetic": measured[-1]["synthetic"],
