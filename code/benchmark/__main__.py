@@ -119,6 +119,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("results/benchmark.json"))
     parser.add_argument("--sizes", default=",".join(map(str, scale.SIZES)),
                         help="scale: the numbers of jobs of its sweeps (default %(default)s)")
+    parser.add_argument("--fabricated", default=",".join(map(str, scale.SYNTHETIC)),
+                        help="scale: the numbers of fabricated job branches whose merge and "
+                             "summary it times after the largest sweep; 0 for none "
+                             "(default %(default)s)")
     args = parser.parse_args()
     try:
         root = project.find_root()
@@ -149,7 +153,9 @@ def main() -> None:
                                           or "software"),
             "slurm": lambda: slurm.measure(root, SWEEP_FILE, os.environ.get("CONTAINER")
                                            or "software", log),
-            "scale": lambda: scale.measure(root, log, sizes_of(args.sizes)),
+            "scale": lambda: scale.measure(
+                root, log, sizes_of(args.sizes),
+                tuple(int(n) for n in args.fabricated.split(",") if int(n))),
         }
         for name in sections:
             print(f"== {name} ...", flush=True)
