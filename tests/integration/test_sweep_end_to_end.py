@@ -121,3 +121,22 @@ def test_a_container_sweep_pushes_jobs_finishing_together(container_clone):
     assert sh(["git", "annex", "fsck", "--fast", "--all", "--quiet"], clone).returncode == 0
     leftovers = sh(["podman", "ps", "-a", "--format", "{{.Mounts}}"], clone, check=False).stdout
     assert "imageclf-sweeps" not in leftovers
+
+
+def test_after_the_story_a_sweep_starts_from_its_prepare_result(story_clone, tmp_path):
+    """The story's prepare is what a sweep of train settings would compute again: the jobs
+    start from it (no prepare run), and get its pixels from the dataset."""
+    story, _ = story_clone
+    clone = tmp_path / "ds"
+    sh(["datalad", "clone", str(story), str(clone)], tmp_path)
+    sh(["git", "config", "annex.hardlink", "true"], clone)  # the image: a link, not a copy
+    save_sweep(clone, "after", "jobs: {sgd-7: {train: {classifier: sgd, max_iter: 7}}}\n")
+    start = git(clone, "rev-parse", "HEAD")
+    result = sh([*SWEEP, "after", "-j", "1"], clone)
+    assert "0 prepare run(s)" in result.stdout, result.stdout
+    assert "the jobs start from your branch's prepare run" in result.stdout
+    assert not list((clone / ".git/imageclf-logs/sweeps/after").glob("prepare-*.log"))
+    branch = "sweep/after/sgd-7"
+    assert git(clone, "rev-parse", f"{branch}~2") == start  # train and evaluate, on HEAD
+    assert "max_iter=7" in git(clone, "log", "-1", "--format=%B", f"{branch}~1")
+    assert 0 < json.loads(git(clone, "show", f"{branch}:accuracy.json"))["accuracy"] <= 1

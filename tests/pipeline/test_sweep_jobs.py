@@ -74,3 +74,11 @@ def test_jobs_finishing_together_push_one_after_the_other(dataset):
         runner.remove(folder)
         assert not folder.exists()
     assert dataset.joinpath("README").read_text() == "dataset\n"
+
+
+def test_jobs_running_together_get_their_own_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr(sweep_jobs.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert sweep_jobs.core_shares(2) == ["0,1", "2,3"]
+    assert sweep_jobs.core_shares(3) == ["0", "1", "2,3"]
+    assert sweep_jobs.core_shares(1) == [None]  # one job at a time: all cores
+    assert sweep_jobs.core_shares(5) == [None] * 5  # more jobs than cores: no pinning

@@ -15,7 +15,9 @@ import concurrent.futures
 import contextlib
 import json
 import os
+import queue
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,6 +58,19 @@ class Outcome:
     def fixed_seconds(self) -> float:
         """Clone, annex set-up, push and fsck: what a job costs beyond its stages."""
         return self.seconds - self.stage_seconds
+
+
+def core_shares(parallel: int) -> list[str | None]:
+    """One share of this process's cores per job slot (``0``, ``1``; ``0-1``, ``2-3``...), so
+    that jobs running together do not oversubscribe the cores: a job's random forest
+    (n_jobs=-1) and its container see only its share. Results do not depend on it. None when
+    there are fewer cores than slots, or one slot."""
+    cores = sorted(os.sched_getaffinity(0))
+    if parallel < 2 or parallel > len(cores) or not shutil.which("taskset"):
+        return [None] * max(parallel, 1)
+    bounds = [len(cores) * slot // parallel for slot in range(parallel + 1)]
+    return [",".join(str(c) for c in cores[bounds[slot]:bounds[slot + 1]])
+            for slot in range(parallel)]
 
 
 def git(root: Path, *args: str) -> str:
@@ -108,6 +123,9 @@ class Runner:
         self.live: set[subprocess.Popen] = set()
         self.live_guard = threading.Lock()
         self.progress = SweepProgress(sweep.name, len(sweep.jobs), parallel, out)
+        self.free_cores = queue.SimpleQueue()
+        for cores in core_shares(parallel):
+            self.free_cores.put(cores)
 
     # -- one command of a job ---------------------------------------------------------------
     def sh(self, args: list[str], cwd: Path, log, env: dict | None = None,
@@ -116,7 +134,8 @@ class Runner:
         ``finish``: a step of a push, which completes even when the sweep is stopped."""
         if self.stop.is_set() and not finish:
             raise Stopped()
-        log.write(f"\n$ {shlex.join(args)}    (in {cwd})\n")
+        began = time.monotonic()
+        log.write(f"\n[{time.strftime('%H:%M:%S')}] $ {shlex.join(args)}    (in {cwd})\n")
         log.flush()
         process = subprocess.Popen(args, cwd=cwd, env=env or commands.tool_env(),
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -130,6 +149,8 @@ class Runner:
         finally:
             with self.live_guard:
                 self.live.discard(process)
+        log.write(f"  ({time.monotonic() - began:.1f} s, exit code {process.returncode})\n")
+        log.flush()
         if self.stop.is_set() and not finish:
             raise Stopped()
         if process.returncode != 0:
@@ -171,10 +192,13 @@ class Runner:
             self.sh(["git", "remote", "add", "input", source], clone / SUBDATASET, log)
         self.sh(["git", "config", "annex.hardlink", "true"], clone / SUBDATASET, log)
 
-    def stages(self, job: Job, clone: Path, stages: tuple[str, ...], log) -> None:
+    def stages(self, job: Job, clone: Path, stages: tuple[str, ...], log,
+               cores: str | None = None) -> None:
+        """``cores``: the job's share of the cores (taskset), which its container inherits."""
+        pin = ["taskset", "--cpu-list", cores] if cores else []
         for stage in stages:
             args = stage_command(self.sweep, job, stage, self.container)
-            self.sh([sys.executable, *args[1:]], clone, log, self.stage_env(clone))
+            self.sh([*pin, sys.executable, *args[1:]], clone, log, self.stage_env(clone))
 
     def push(self, clone: Path, ref: str, log) -> None:
         """The branch into the dataset, under its lock; fsck records its annexed outputs there."""
@@ -230,7 +254,12 @@ class Runner:
             try:
                 self.clone(folder, start, branch, log)
                 stages_began = time.monotonic()
-                self.stages(job, folder, ("train", "evaluate"), log)
+                cores = self.free_cores.get() if self.parallel > 1 else None
+                try:
+                    self.stages(job, folder, ("train", "evaluate"), log, cores)
+                finally:
+                    if cores:
+                        self.free_cores.put(cores)
                 stage_seconds = time.monotonic() - stages_began
                 self.push(folder, f"refs/heads/{branch}", log)
                 return Outcome(job.name, True, time.monotonic() - began,

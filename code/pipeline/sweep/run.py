@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import checks, commands, lock
 from . import Job, Sweep, SweepError
 from .jobs import Outcome, Runner, git, stage_command
+from .reuse import reuse_prepares
 
 
 def plumbing(root: Path, *args: str, stdin: str | None = None) -> str:
@@ -132,7 +133,8 @@ def get_image(root: Path, container: str) -> None:
             commands.run(["datalad", "get", image], cwd=root)
 
 
-def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str) -> None:
+def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str,
+             reused: dict[str, str] | None = None) -> None:
     """What will run, as the commands a user would type in each job's clone."""
     done = len(sweep.jobs) - len(todo)
     kept = f", {done} with a result already (kept)" if done else ""
@@ -142,14 +144,21 @@ def announce(sweep: Sweep, todo: list[Job], runner: Runner, container: str) -> N
     keys = {sweep.prepare_key(job, "") for job in todo}
     print(f"sweep {sweep.name}: {len(sweep.jobs)} jobs from {sweep.source}{kept}; running "
           f"{len(todo)}, {runner.parallel} at a time, each in a throwaway clone (under "
-          f"{runner.scratch}) on its own branch; {len(keys)} prepare run(s) shared by them:",
-          flush=True)
+          f"{runner.scratch}) on its own branch; {len(keys) - len(reused or {})} prepare run(s) "
+          "shared by them:", flush=True)
+    print_reused(reused or {})
     for job in todo[:3]:
         typed = "; ".join(shlex.join(stage_command(sweep, job, stage, container))
                           for stage in ("train", "evaluate"))
         print(f"  sweep/{sweep.name}/{job.name}: {typed}")
     if len(todo) > 3:
         print(f"  ... and {len(todo) - 3} more")
+
+
+def print_reused(reused: dict[str, str]) -> None:
+    for run in reused.values():
+        print(f"  prepare: the jobs start from your branch's prepare run {run[:8]}: they would "
+              "run the same call on the same inputs (nothing it reads changed since)")
 
 
 def run(root: Path, sweep: Sweep, parallel: int, container: str,
@@ -165,13 +174,14 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str,
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         results = job_results(root, sweep)
         todo = [job for job in sweep.jobs if sweep.branch(job) not in results]
-        announce(sweep, todo, runner, container)
+        head, tree = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD^{tree}")
+        reused = reuse_prepares(root, sweep, todo, head, tree, container)
+        announce(sweep, todo, runner, container, reused)
         for job in sweep.jobs:
             if sweep.branch(job) in results:
                 runner.progress.known(job.name, results[sweep.branch(job)])
         try:
-            outcomes = runner.run(todo, git(root, "rev-parse", "HEAD"),
-                                  git(root, "rev-parse", "HEAD^{tree}")) if todo else []
+            outcomes = runner.run(todo, head, tree) if todo else []
         except KeyboardInterrupt as stop:
             kept = len(job_results(root, sweep))
             error = SweepError(

@@ -20,7 +20,8 @@ from pathlib import Path
 from .. import checks, commands, lock
 from . import Sweep, SweepError
 from .jobs import BASE_REFS, Outcome, Runner, accuracy_at, git, has_result, stage_command
-from .run import check_ready, get_image, merge, report_outcomes
+from .reuse import reuse_prepares
+from .run import check_ready, get_image, merge, print_reused, report_outcomes
 from .slurm_task import read_status, status_path, sweep_to_plan
 
 POLL = 1.0  # seconds between two looks at squeue and the status files
@@ -208,11 +209,12 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
     plan_file = folder / "plan.json"
     todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
     start, tree = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD^{tree}")
+    reused = reuse_prepares(root, sweep, todo, start, tree, container, mark=not dry_run)
     keys: dict[str, object] = {}
     for job in todo:
         keys.setdefault(sweep.prepare_key(job, tree), job)
     prepares = [{"key": key, "job": job.name} for key, job in keys.items()
-                if not git(root, "rev-parse", "--verify", "--quiet",
+                if key not in reused and not git(root, "rev-parse", "--verify", "--quiet",
                            f"{BASE_REFS}/{sweep.name}/{key}")]
     plan = {"root": str(root), "sweep": sweep_to_plan(sweep), "container": container,
             "scratch": scratch, "start": start, "status": str(folder / "status"),
@@ -239,6 +241,7 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
                              f"them (scancel {' '.join(left)}), then run the sweep again.")
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         announce(sweep, todo, plan, runner, resources)
+        print_reused(reused)
         for job in sweep.jobs:
             if not any(j is job for j in todo):
                 branch = f"refs/heads/{sweep.branch(job)}"
