@@ -104,3 +104,7 @@ def test_compare_finds_each_of_many_job_branches_with_its_own_result(many_jobs):
         assert row["accuracy"] == branches.accuracy_of(index, len(sweep.jobs))
         assert row["commit"] == git(root, "rev-parse", sweep.branch(job))[:8]
         assert (row["classifier"], row["max_iter"], row["image_size"]) == ("sgd", 10, 32)
+        # read for all rows at once: what one git call per commit says
+        commit = git(root, "rev-parse", sweep.branch(job))
+        assert row["describe"] == git(root, "describe", "--tags", "--always", commit)
+        assert row["date"] == git(root, "log", "-1", "--format=%cs", commit)
