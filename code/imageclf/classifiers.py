@@ -15,6 +15,25 @@ MAIN_PARAMETER = {
     "svm": "C",
 }
 NAMES = tuple(MAIN_PARAMETER)
+# classifier name -> every knob it reads (imageclf.modeling.make_classifier); the others are
+# recorded but change nothing
+USES = {
+    "sgd": ("max_iter",),
+    "random-forest": ("n_estimators",),
+    "gradient-boosting": ("max_iter",),
+    "linear-svm": ("C", "max_iter"),
+    "logistic-regression": ("C", "max_iter"),
+    "svm": ("C",),
+}
+KNOBS = ("max_iter", "n_estimators", "C")
+
+
+def unused_knobs(classifier: str, names) -> list[str]:
+    """Which of ``names`` are knobs that ``classifier`` does not read (none for an unknown one:
+    the stage itself refuses it)."""
+    if classifier not in USES:
+        return []
+    return [name for name in names if name in KNOBS and name not in USES[classifier]]
 
 
 def main_parameter(classifier: str) -> str:

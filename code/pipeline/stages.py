@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imageclf.classifiers import main_parameter
+from imageclf.classifiers import USES, main_parameter, unused_knobs
 
 from . import checks, commands, lock, recovery
 from .checks import StageError, template_fields
@@ -258,6 +258,11 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
     """
     planned = plan(root, stage, overrides, params_file)
     command = planned.datalad_command(container)
+    unused = unused_knobs(str(planned.params.get("classifier")), [n for n, _ in overrides])
+    if unused:
+        print(f"note: {planned.params['classifier']} does not read "
+              f"{', '.join('-p ' + name for name in unused)}: recorded as given, it changes "
+              f"nothing (it reads {', '.join(USES[planned.params['classifier']])}).")
     if dry_run:
         commands.print_command(command)
         return planned

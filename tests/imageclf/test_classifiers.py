@@ -24,3 +24,13 @@ def test_the_table_needs_no_scientific_python():
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_the_knobs_each_classifier_reads_are_the_ones_make_classifier_uses():
+    for name in classifiers.NAMES:
+        default = repr(modeling.make_classifier(name))
+        for knob in classifiers.KNOBS:
+            changed = repr(modeling.make_classifier(name, **{knob: 7}))
+            assert (changed != default) == (knob in classifiers.USES[name]), (name, knob)
+    assert classifiers.unused_knobs("random-forest", ["max_iter", "features"]) == ["max_iter"]
+    assert classifiers.unused_knobs("no-such", ["max_iter"]) == []

@@ -52,6 +52,17 @@ def test_a_mapping_override_is_shown_with_its_braces_escaped_for_datalad(dataset
     assert """-y '"'"'{{"categories": {{"a1": "x", "b2": "y"}}}}'"'"''""" in result.stdout
 
 
+def test_a_knob_the_classifier_does_not_read_is_recorded_with_a_note(dataset):
+    result = pipeline(dataset, "run", "train", "-p", "classifier", "random-forest", "-p",
+                      "max_iter", "50", "--dry-run", "--container", "none")
+    assert result.returncode == 0, result.stderr
+    assert "note: random-forest does not read -p max_iter" in result.stdout
+    assert "-p max_iter 50" in result.stdout  # recorded as given all the same
+    quiet = pipeline(dataset, "run", "train", "-p", "classifier", "sgd", "-p", "max_iter", "50",
+                     "--dry-run", "--container", "none")
+    assert "note:" not in quiet.stdout
+
+
 def test_run_without_a_stage_plans_all_three_in_order(dataset):
     result = pipeline(dataset, "run", "--dry-run", "--container", "none")
     assert result.returncode == 0, result.stderr
