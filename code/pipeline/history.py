@@ -75,9 +75,10 @@ def run_record(root: Path, commit: str) -> dict | None:
     return _record_of(root, sha) if sha else None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def _record_of(root: Path, sha: str) -> dict | None:
-    """Cached by commit id: a commit's record never changes."""
+    """Cached by commit id: a commit's record never changes. Room for a sweep of 10,000 jobs
+    (two to three runs each; a record is about a kilobyte)."""
     _, record = get_run_info(Dataset(root), git(root, "log", "-1", "--format=%B", sha))
     return record
 
