@@ -11,9 +11,11 @@ from pathlib import Path
 from imageclf import project
 from pipeline import commands
 
-from . import measure, sweep
+from . import measure, scale, slurm, sweep
 
-SECTIONS = ("loading", "memory", "story", "overhead", "ten", "sweep")
+SECTIONS = ("loading", "memory", "story", "overhead", "ten", "sweep", "slurm", "scale")
+# scale takes about 25 minutes: only when asked for (--only scale)
+DEFAULT_SECTIONS = SECTIONS[:-1]
 
 
 # Each target once: the table prints it and judges the figure by it.
@@ -81,6 +83,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str, bool | None]]:
         table.append(("sweep: fixed cost per job beyond its stages", "",
                       f"{r['fixed_per_job']:.1f} s", f"target <= {r['fixed_target']:.0f} s",
                       r["fixed_per_job"] <= r["fixed_target"]))
+    if results.get("slurm"):
+        table.extend(slurm.rows(results["slurm"]))
     return table
 
 
@@ -97,17 +101,38 @@ def render(table: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def sizes_of(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(sorted(int(size) for size in text.split(",")))
+    except ValueError:
+        sizes = ()
+    if len(sizes) < 2 or sizes[0] < 2:
+        raise SystemExit(f"error: --sizes {text}: give two or more numbers of jobs, such as "
+                         "25,50,100,200")
+    return sizes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
     parser.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
     parser.add_argument("--archive", type=Path, help="ten classes: reuse this generated archive")
     parser.add_argument("--json", type=Path, default=Path("results/benchmark.json"))
+    parser.add_argument("--sizes", default=",".join(map(str, scale.SIZES)),
+                        help="scale: the numbers of jobs of its sweeps (default %(default)s)")
+    parser.add_argument("--fabricated", default=",".join(map(str, scale.SYNTHETIC)),
+                        help="scale: the numbers of fabricated job branches whose merge and "
+                             "summary it times after the largest sweep; 0 for none "
+                             "(default %(default)s)")
     args = parser.parse_args()
     try:
         root = project.find_root()
     except project.NotInDataset as error:
         raise SystemExit(f"error: {error}") from None
-    sections = args.only or SECTIONS
+    sections = args.only or [section for section in DEFAULT_SECTIONS
+                             if section != "slurm" or slurm.cluster_answers()]
+    if not args.only and "slurm" not in sections:
+        print("benchmark: no SLURM answers (squeue): the slurm section is left out; "
+              "code/cluster/slurm.sh start runs one here", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="imageclf-bench-"))
     log = scratch / "benchmark.log"
     results: dict = {"machine": {"cores": os.cpu_count()}, "sections": list(sections)}
@@ -126,6 +151,11 @@ def main() -> None:
             "ten": lambda: measure.ten_classes(clone, scratch, log, args.archive),
             "sweep": lambda: sweep.measure(root, SWEEP_FILE, os.environ.get("CONTAINER")
                                           or "software"),
+            "slurm": lambda: slurm.measure(root, SWEEP_FILE, os.environ.get("CONTAINER")
+                                           or "software", log),
+            "scale": lambda: scale.measure(
+                root, log, sizes_of(args.sizes),
+                tuple(int(n) for n in args.fabricated.split(",") if int(n))),
         }
         for name in sections:
             print(f"== {name} ...", flush=True)
@@ -141,6 +171,9 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print("\n" + render(table))
+    if "scale" in results:
+        print("\nsweeps at scale (--executor slurm, --container none):\n" +
+              scale.render(results["scale"]))
     print(f"\nwrote {args.json}; benchmark took {results['seconds']:.0f} s")
     commands.remove_tree(scratch)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import subprocess
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +18,7 @@ from datalad.local.rerun import get_run_info
 from .commands import tool_env
 from .errors import PipelineError
 
+FULL_ID = re.compile(r"[0-9a-f]{40}")
 RUN_MARKER = "DATALAD RUNCMD"  # datalad's subject prefix of a run commit
 EXECUTED_DIR = "executed"  # where a stage run writes its executed notebook
 
@@ -67,13 +69,16 @@ def run_commits(root: Path, revisions: list[str], first_parent: bool = False) ->
 
 def run_record(root: Path, commit: str) -> dict | None:
     """The run record of ``commit`` (any revision), or None for a commit that is not a run."""
+    if FULL_ID.fullmatch(commit):  # a commit id from git log: no git process to resolve it
+        return _record_of(root, commit)
     sha = git(root, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}")
     return _record_of(root, sha) if sha else None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def _record_of(root: Path, sha: str) -> dict | None:
-    """Cached by commit id: a commit's record never changes."""
+    """Cached by commit id: a commit's record never changes. Room for a sweep of 10,000 jobs
+    (two to three runs each; a record is about a kilobyte)."""
     _, record = get_run_info(Dataset(root), git(root, "log", "-1", "--format=%B", sha))
     return record
 
@@ -114,10 +119,22 @@ def producer(root: Path, commit: str, path: str) -> str | None:
 
     Judged by the records, not by which commits changed the file: a rerun that reproduced a
     file exactly still produced it."""
-    for candidate in reversed(run_commits(root, [commit])):
+    for candidate in reversed(_runs_up_to(root, commit)):
         if path in (run_record(root, candidate) or {}).get("outputs", []):
             return candidate
     return None
+
+
+def _runs_up_to(root: Path, commit: str) -> tuple[str, ...]:
+    """run_commits of one commit; by id, cached (an evaluation asks once per input)."""
+    if FULL_ID.fullmatch(commit):
+        return _runs_up_to_id(root, commit)
+    return tuple(run_commits(root, [commit]))
+
+
+@functools.lru_cache(maxsize=256)
+def _runs_up_to_id(root: Path, commit: str) -> tuple[str, ...]:
+    return tuple(run_commits(root, [commit]))
 
 
 def upstream_runs(root: Path, commit: str) -> dict[str, str]:

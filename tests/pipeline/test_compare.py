@@ -1,9 +1,12 @@
 """pipeline.compare: the one table of evaluations, filtered, sorted and written out."""
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
+from benchmark import branches
+from helpers import git
 from pipeline import compare
 from pipeline.errors import PipelineError
 import run_records
@@ -71,3 +74,37 @@ def test_evaluations_come_from_the_records(tiny_history):
     assert row["categories"] == "golf ball, parachute" and row["container"] == "none"
     assert len(row["data"]) == 8 and row["accuracy"] == 0.75 and row["f1[golf ball]"] == 0.6667
     assert compare.evaluations(root, [f"{runs['evaluate']}..HEAD"]).empty
+
+
+@pytest.fixture
+def many_jobs(tiny_history, tmp_path):
+    """A copy of the tiny history with 30 fabricated finished job branches of sweep many, one
+    job commit tagged (lightweight) and one with an annotated tag."""
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_history[0], root, symlinks=True)
+    sweep = branches.fabricate(root, "many", 30)
+    git(root, "tag", "light", sweep.branch(sweep.jobs[3]))
+    git(root, "tag", "-a", "-m", "annotated", "heavy", sweep.branch(sweep.jobs[4]))
+    return root, sweep
+
+
+def test_compare_finds_each_of_many_job_branches_with_its_own_result(many_jobs):
+    root, sweep = many_jobs
+    results = compare.results_of_branches(root)
+    holding = compare.holders(root, results)
+    for commit in {*results.values(), *git(root, "rev-list", "--all").split()}:
+        # the index built once says what the per-commit query says
+        assert holding.get(commit, []) == compare.refs_holding(root, commit, results), commit
+    found = compare.evaluations(root, [sweep.branch(job) for job in sweep.jobs])
+    rows = found[found["sweep"] == "many"]
+    assert len(rows) == len(sweep.jobs)
+    for index, (job, row) in enumerate(zip(sweep.jobs, rows.to_dict("records"))):
+        tags = {3: " light", 4: " heavy"}.get(index, "")
+        assert row["refs"] == sweep.branch(job) + tags
+        assert row["accuracy"] == branches.accuracy_of(index, len(sweep.jobs))
+        assert row["commit"] == git(root, "rev-parse", sweep.branch(job))[:8]
+        assert (row["classifier"], row["max_iter"], row["image_size"]) == ("sgd", 10, 32)
+        # read for all rows at once: what one git call per commit says
+        commit = git(root, "rev-parse", sweep.branch(job))
+        assert row["describe"] == git(root, "describe", "--tags", "--always", commit)
+        assert row["date"] == git(root, "log", "-1", "--format=%cs", commit)

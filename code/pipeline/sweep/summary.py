@@ -12,13 +12,13 @@ import pandas as pd
 
 from .. import compare
 from . import RESULTS_DIR, Sweep, value_name
-from .jobs import has_result
+from .run import job_results
 
 
 def table(root: Path, sweep: Sweep) -> pd.DataFrame:
     """One row per job: its varying parameters, accuracy and commit ('' where it has no result)."""
     branches = {job.name: sweep.branch(job) for job in sweep.jobs}
-    present = [b for b in branches.values() if has_result(root, b)]
+    present = list(job_results(root, sweep))
     found = compare.evaluations(root, present) if present else pd.DataFrame()
     by_branch = {}
     for row in found.to_dict("records"):
