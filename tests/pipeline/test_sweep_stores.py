@@ -5,7 +5,7 @@ import io
 import pytest
 
 from helpers import git, sh
-from pipeline import sweep
+from pipeline import sweep, terminal
 from pipeline.sweep import jobs as sweep_jobs
 from pipeline.sweep import stores
 
@@ -43,8 +43,16 @@ def test_a_store_keeps_a_dataset_by_its_id():
 
 
 @pytest.fixture
-def dataset(tmp_path):
+def dataset(tmp_path, monkeypatch):
     """A DataLad dataset on branch main with one annexed file, and its RIA stores set up."""
+    # the commands' session log goes here, not into the git folder of the checkout under test
+    log = terminal.SessionLog(tmp_path / "logs")
+    monkeypatch.setattr(terminal, "LOG", log)
+    yield make_dataset(tmp_path)
+    log.close()
+
+
+def make_dataset(tmp_path):
     root = tmp_path / "ds"
     sh(["datalad", "create", str(root)], tmp_path)
     sh(["git", "checkout", "--quiet", "-B", "main"], root)
