@@ -130,16 +130,18 @@ def test_ctrl_c_during_a_run_leaves_the_dataset_clean(clone_with_data):
     run_stages(clone, "run", "prepare", "train")
     head, model = git(clone, "rev-parse", "HEAD"), output_hashes(clone, ["model.joblib"])
 
-    # A terminal's Ctrl-C: SIGINT to the whole foreground process group, mid-notebook.
+    # A terminal's Ctrl-C: SIGINT to the whole foreground process group, mid-notebook: while a
+    # random forest of many trees fits (a fixed wait after the notebook started could come after
+    # a quick run had been recorded).
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "50",
-         "--container", "none"],
+        [sys.executable, "-m", "pipeline", "run", "train", "-p", "classifier", "random-forest",
+         "-p", "n_estimators", "20000", "--container", "none"],
         cwd=clone, env=tool_env(clone, VERBOSE="1"), stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    for line in process.stdout:  # VERBOSE=1: papermill's own lines say when the notebook runs
-        if "Executing notebook" in line:
+    for line in process.stdout:  # the cell before the fit prints the features' shape
+        if "examples x" in line:
             break
-    time.sleep(2)
+    time.sleep(1)
     os.killpg(process.pid, signal.SIGINT)
     output = process.communicate(timeout=120)[0]
     assert process.returncode != 0
