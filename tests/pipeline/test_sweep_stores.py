@@ -125,3 +125,27 @@ def test_without_verifying_the_store_remotes_git_annex_refuses_the_push(dataset,
     assert "unverified special remote" in (runner.logs / "a.log").read_text()
     assert not git(store.results, "branch", "--list", "sweep/demo/a")
 
+
+
+def test_an_output_the_input_store_lacks_goes_to_the_output_store_even_if_unchanged(dataset):
+    """A prepare in a clone that never had the pixels' content recomputes the same bytes: git
+    sees no change, but the jobs can get them only from the output store."""
+    root, store = dataset
+    (root / "pixels.bin").write_bytes(b"\0pixels" * 100)
+    sh(["datalad", "save", "-m", "pixels"], root)
+    sh(["git", "annex", "drop", "--force", "pixels.bin"], root)  # the clone without content
+    store.set_up()  # the input store gets the commit, not the content
+    runner = demo_runner(root, store)
+    head = git(root, "rev-parse", "HEAD")
+    folder = job_branch(runner, "a")
+    sh(["git", "annex", "get", "--quiet", "pixels.bin"], folder, check=False)
+    assert not (folder / "pixels.bin").exists()  # nowhere to get it from
+    sh(["git", "annex", "unlock", "pixels.bin"], folder)
+    (folder / "pixels.bin").unlink()
+    (folder / "pixels.bin").write_bytes(b"\0pixels" * 100)  # recomputed: the same bytes
+    sh(["git", "annex", "add", "--quiet", "pixels.bin"], folder)
+    assert not git(folder, "diff", "--name-only", head, "HEAD", "--", "pixels.bin")
+    with open(runner.logs / "a.log", "a") as log:
+        runner.push(folder, "refs/heads/sweep/demo/a", log, head)
+    store.collect("demo")
+    assert "[imageclf-output-storage]" in git(root, "annex", "whereis", "pixels.bin")

@@ -228,15 +228,12 @@ class RiaStores:
             runner.sh(["git", "annex", "get", "--quiet", image], clone, log)
 
     def push(self, runner, clone: Path, ref: str, start: str | None, log) -> None:
-        """The job's new annexed files (since ``start``; the input store has the others) to the
-        output store's special remote, then its branch, one ``git push`` at a time (flock); the
-        git-annex branch stays in the clone."""
-        changed = git(clone, "diff", "--name-only", "-z", "--no-renames", "--diff-filter=AM",
-                      start, "HEAD").split("\0") if start else []
-        changed = [path for path in changed if path]
-        if changed or not start:
-            runner.sh(["git", "annex", "copy", "--quiet", "--to", storage(OUTPUT), "--",
-                       *changed], clone, log, finish=True)
+        """Every annexed file the clone holds and the input store lacks (its new outputs, and
+        outputs equal to ones your dataset has but never pushed, such as a prepare's pixels in a
+        clone without their content) to the output store's special remote, then its branch, one
+        ``git push`` at a time (flock); the git-annex branch stays in the clone."""
+        runner.sh(["git", "annex", "copy", "--quiet", "--to", storage(OUTPUT), "--not", "--in",
+                   storage(INPUT)], clone, log, finish=True)
         runner.sh(["flock", str(self.results / PUSH_LOCK), "git", "push", "--quiet", OUTPUT,
                    f"HEAD:{ref}"], clone, log, finish=True)
 
