@@ -8,46 +8,14 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 from .. import checks, commands, lock
 from . import Job, Sweep, SweepError, stores
+from .gitbatch import fsck_trees, plumbing, read_objects
 from .jobs import Outcome, Runner, git, has_result, stage_command
 from .reuse import reuse_prepares
-
-
-def plumbing(root: Path, *args: str, stdin: str | None = None) -> str:
-    """A git command that must succeed (the merge's steps); its output."""
-    result = subprocess.run(["git", *args], cwd=root, env=commands.tool_env(), text=True,
-                            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                            capture_output=True)
-    if result.returncode != 0:
-        raise SweepError(f"`git {' '.join(args[:2])} ...` failed: {result.stderr.strip()}")
-    return result.stdout.strip()
-
-
-def read_objects(root: Path, names: list[str]) -> list[bytes | None]:
-    """The contents of many objects (``REV:PATH``) from one ``git cat-file --batch``, None for
-    each that is not there: one git process for a sweep's jobs, not one per job."""
-    if not names:
-        return []
-    done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, env=commands.tool_env(),
-                          input="".join(f"{name}\n" for name in names).encode(),
-                          capture_output=True, check=True)
-    out, at, contents = done.stdout, 0, []
-    for _ in names:
-        end = out.index(b"\n", at)
-        header = out[at:end].split()
-        if header[-1] == b"missing" or len(header) != 3:
-            contents.append(None)
-            at = end + 1
-            continue
-        size = int(header[2])
-        contents.append(out[end + 1:end + 1 + size])
-        at = end + 1 + size + 1  # the object, then a newline
-    return contents
 
 
 def accuracy_of(text: bytes | None) -> float | None:
@@ -84,11 +52,8 @@ def merge(root: Path, sweep: Sweep) -> str | None:
     new = [b for b in results if b in unmerged]
     if not new:
         return None
-    # A sweep killed between a push and its fsck left the location log behind: one fsck over
-    # a tree holding every new branch's tree checks the same files as one fsck per branch.
-    every = plumbing(root, "mktree", stdin="".join(
-        f"040000 tree {unmerged[b][1]}\t{b.rsplit('/', 1)[-1]}\n" for b in new))
-    plumbing(root, "annex", "fsck", "--fast", "--quiet", "--branch", every)
+    # A sweep killed between a push and its fsck left the location log behind.
+    fsck_trees(root, [unmerged[b][1] for b in new])
     head, branch = git(root, "rev-parse", "HEAD"), git(root, "symbolic-ref", "--quiet", "HEAD")
     lines = [f"{b}: accuracy {results[b]}" for b in new]
     message = (f"Sweep {sweep.name}: {len(new)} job branch(es) from {sweep.source}\n\n"

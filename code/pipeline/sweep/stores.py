@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import commands, lock
 from ..inputdata import SUBDATASET
 from . import SweepError
+from .gitbatch import fsck_trees
 
 INPUT, OUTPUT = "imageclf-input", "imageclf-output"
 DEFAULT_FOLDER = "imageclf-ria"  # under the dataset's .git unless --ria names another folder
@@ -199,10 +200,9 @@ class RiaStores:
         before = refs(self.root, sweep_name)
         with lock.hold(self.root, command=f"sweep {sweep_name}: fetch from {OUTPUT}"):
             commands.run(["git", "fetch", "--quiet", OUTPUT, *refspecs], cwd=self.root)
-            for ref, sha in refs(self.root, sweep_name).items():
-                if before.get(ref) != sha:
-                    commands.run(["git", "annex", "fsck", "--fast", "--quiet", "--from",
-                                  storage(OUTPUT), "--branch", ref], cwd=self.root, quiet=True)
+            fetched = [ids.split()[1] for ref, ids in refs(self.root, sweep_name).items()
+                       if before.get(ref) != ids]
+            fsck_trees(self.root, fetched, "--from", storage(OUTPUT))
 
     # -- in a job's clone ---------------------------------------------------------------------
     def connect(self, runner, clone: Path, log) -> None:
@@ -254,7 +254,8 @@ def git_stops_at(folder: Path):
 
 
 def refs(repo: Path, sweep_name: str) -> dict[str, str]:
-    listed = git(repo, "for-each-ref", "--format=%(refname) %(objectname)",
+    """A sweep's job branches and prepare refs -> "COMMIT TREE"."""
+    listed = git(repo, "for-each-ref", "--format=%(refname) %(objectname) %(tree)",
                  f"refs/heads/sweep/{sweep_name}/", f"refs/sweep-bases/{sweep_name}/")
     return dict(line.split(" ", 1) for line in listed.splitlines() if line)
 
