@@ -1,44 +1,22 @@
-"""The SLURM executor's pure parts: its sbatch script and commands, the plan a task reads, the
-status files, and the command's checks (a real cluster: tests/integration/test_slurm_sweeps.py)."""
+"""The SLURM executor's parts that need no cluster: how it follows the tasks, the plan a task
+reads, the status files, and the command's checks (a real cluster:
+tests/integration/test_slurm_sweeps.py)."""
 import argparse
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from pipeline import sweep
 from pipeline.sweep import slurm, slurm_cli, slurm_task
 from pipeline.sweep.jobs import Outcome
+from pipeline.sweep.progress import SweepProgress
+from pipeline.sweep.slurm_batch import Array
 
 PAIR = sweep.Sweep("pair", "sweeps/pair.yaml", {s: f"params/{s}.yaml" for s in sweep.STAGES},
                    (sweep.Job("a b", {"train": {"max_iter": 5}}),
                     sweep.Job("cats", {"prepare": {"categories": {"n1": "golf ball"}}})))
-
-
-def test_the_script_asks_for_the_resources_and_runs_the_task_entry_point():
-    resources = slurm.Resources(partition="short", time="0:10:00", cpus=2, mem="1G")
-    text = slurm.script(Path("/data/my ds"), PAIR, Path("/data/my ds/.git/logs/plan.json"),
-                        resources)
-    header = [line for line in text.splitlines() if line.startswith("#SBATCH")]
-    assert header == ["#SBATCH --job-name=imageclf-sweep-pair", "#SBATCH --partition=short",
-                      "#SBATCH --time=0:10:00", "#SBATCH --cpus-per-task=2", "#SBATCH --mem=1G",
-                      "#SBATCH --output=/data/my ds/.git/logs/%x-%A_%a.out",
-                      "#SBATCH --chdir=/data/my ds"]
-    assert text.splitlines()[-1].endswith(
-        "-m pipeline.sweep.slurm_task '/data/my ds/.git/logs/plan.json' \"$1\" "
-        "\"$SLURM_ARRAY_TASK_ID\"")
-    assert "PYTHONPATH='/data/my ds/code'" in text
-    assert "--partition" not in slurm.script(Path("/d"), PAIR, Path("/d/p.json"),
-                                             slurm.Resources())
-
-
-def test_jobs_are_submitted_after_the_prepares_and_alone_without_any():
-    script = Path("/d/sweep.sbatch")
-    first, second = slurm.sbatch_commands(script, 2, 5)
-    assert first == ["sbatch", "--parsable", "--array=0-1", "/d/sweep.sbatch", "prepare"]
-    assert second == ["sbatch", "--parsable", "--array=0-4", "--dependency=afterany:PREPARE_ID",
-                      "/d/sweep.sbatch", "job"]
-    assert slurm.sbatch_commands(script, 0, 3) == [
-        ["sbatch", "--parsable", "--array=0-2", "/d/sweep.sbatch", "job"]]
 
 
 def test_a_task_reads_the_same_sweep_from_the_plan():
@@ -73,7 +51,57 @@ def test_options_that_do_not_fit_say_what_to_change(options, says):
         slurm_cli.run(command(**options), PAIR)
 
 
-def test_without_sbatch_the_message_says_how_to_get_a_cluster(monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(sweep.SweepError, match="code/cluster/slurm.sh start"):
-        slurm.require_slurm()
+def follower(tmp_path, monkeypatch, squeue: list[str], jobs: int = 5):
+    """A Follower of one prepare and ``jobs`` jobs split into arrays of 2 (ids 10, 20, 21, ...),
+    squeue answering ``squeue``'s lines."""
+    names = [f"j{index}" for index in range(jobs)]
+    plan = {"prepare": [{"key": "k", "job": "j0"}],
+            "job": [{"job": name, "key": "k"} for name in names]}
+    submitted = [(Array("prepare", 0, 1), "10")] + [
+        (Array("job", offset, min(2, jobs - offset)), str(20 + offset // 2))
+        for offset in range(0, jobs, 2)]
+    answer = subprocess.CompletedProcess([], 0, stdout="\n".join(squeue), stderr="")
+    asked = []
+    monkeypatch.setattr(slurm, "slurm", lambda args: asked.append(args) or answer)
+    status = tmp_path / "status"
+    status.mkdir()
+    runner = SimpleNamespace(sweep=PAIR, progress=SweepProgress("pair", jobs, 2, tty=False,
+                                                                  out=open(tmp_path / "out", "w")))
+    return slurm.Follower(runner, plan, submitted, status), status, asked
+
+
+def test_the_follower_maps_every_arrays_tasks_to_their_jobs_and_names_a_silent_ones_output(
+        tmp_path, monkeypatch):
+    # j3 is task 1 of the second job array (id 21); j4 task 0 of the third (22)
+    follow, status, asked = follower(tmp_path, monkeypatch, ["21_1 R", "22_0 PD"])
+    slurm_task.write_status(slurm_task.status_path(status, "prepare", "k"), Outcome("k", True))
+    for name in ("j0", "j1", "j2"):
+        slurm_task.write_status(slurm_task.status_path(status, "job", name),
+                                Outcome(name, True, 3.0, 0.5))
+    assert follow.look() is True
+    assert asked == [["squeue", "-h", "-r", "-j", "10,20,21,22", "-o", "%i %t"]]
+    assert [o.name for o in follow.outcomes] == ["j0", "j1", "j2"]
+    assert follow.runner.progress.running == {"j3"}
+    assert sorted(follow.pending) == [("job", 3), ("job", 4)]
+
+    # both end; j3 wrote its status, j4 did not (cancelled): its own SLURM output is named
+    slurm_task.write_status(slurm_task.status_path(status, "job", "j3"),
+                            Outcome("j3", True, 3.0, 0.6))
+    monkeypatch.setattr(slurm, "slurm", lambda args: subprocess.CompletedProcess(
+        [], 1, stdout="", stderr="slurm_load_jobs error: Invalid job id specified"))
+    assert follow.look() is False
+    assert [o.ok for o in follow.outcomes] == [True] * 4 + [False]
+    assert follow.outcomes[-1].log == tmp_path / "imageclf-sweep-pair-22_0.out"
+    assert "ended without reporting" in follow.outcomes[-1].message
+
+
+def test_the_follower_waits_while_squeue_does_not_answer_and_gives_up_after_many_tries(
+        tmp_path, monkeypatch):
+    follow, _, _ = follower(tmp_path, monkeypatch, [], jobs=1)
+    monkeypatch.setattr(slurm, "slurm", lambda args: subprocess.CompletedProcess(
+        [], 1, stdout="", stderr="Unable to contact slurm controller"))
+    for _ in range(slurm.SQUEUE_TRIES - 1):
+        assert follow.look() is True
+    assert follow.outcomes == []
+    with pytest.raises(sweep.SweepError, match="controller is gone"):
+        follow.look()

@@ -1,181 +1,119 @@
 """``sweep --executor slurm``: the sweep's jobs as SLURM array tasks, followed and merged here.
 
-Two arrays are submitted with ``sbatch``: one task per shared prepare, then one task per job
-(``--dependency=afterany`` on the first). Each task runs ``python -m pipeline.sweep.slurm_task``,
-that is the local executor's own job code (jobs.Runner), and leaves a status file. This process
+Arrays are submitted with ``sbatch`` (slurm_batch.py): one task per shared prepare, then one
+task per job (``--dependency=afterany`` on the prepares; several arrays of each where the sweep
+is larger than the cluster's MaxArraySize). Each task runs ``python -m
+pipeline.sweep.slurm_task``, that is the local executor's own job code (jobs.Runner), and
+leaves a status file. This process
 follows the tasks with ``squeue`` and those files (no accounting needed) on the local sweep's
 progress line, then merges the job branches as a local sweep does (run.merge).
 """
 from __future__ import annotations
 
 import json
+import os
 import shlex
-import shutil
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import checks, commands, lock
 from . import Sweep, SweepError, stores
-from .jobs import BASE_REFS, Outcome, Runner, accuracy_at, git, has_result, stage_command
+from .jobs import BASE_REFS, Outcome, Runner, git, stage_command
 from .reuse import reuse_prepares
-from .run import check_ready, get_image, merge, print_reused, report_outcomes
+from .run import check_ready, get_image, job_results, merge, print_reused, report_outcomes
+from .slurm_batch import (Array, Resources, arrays, job_name, max_array_size, require_slurm,
+                          sbatch_commands, script, slurm, still_queued)
 from .slurm_task import read_status, status_path, sweep_to_plan
 
 POLL = 1.0  # seconds between two looks at squeue and the status files
 SQUEUE_TRIES = 30  # squeue failing this many times in a row: the controller is gone
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What each task asks SLURM for (sbatch's own option names)."""
-
-    partition: str | None = None
-    time: str = "1:00:00"
-    cpus: int = 1
-    mem: str = "4G"
-
-
-def job_name(sweep: Sweep) -> str:
-    return f"imageclf-sweep-{sweep.name}"
-
-
-def script(root: Path, sweep: Sweep, plan_file: Path, resources: Resources) -> str:
-    """The sbatch script: resources in its header, the task's work in one line."""
-    folder = plan_file.parent
-    header = [f"--job-name={job_name(sweep)}", f"--time={resources.time}",
-              f"--cpus-per-task={resources.cpus}", f"--mem={resources.mem}",
-              f"--output={folder}/%x-%A_%a.out", f"--chdir={root}"]
-    if resources.partition:
-        header.insert(1, f"--partition={resources.partition}")
-    python = Path(sys.executable)
-    lines = ["#!/bin/bash", *(f"#SBATCH {option}" for option in header),
-             f"# sweep {sweep.name} ({sweep.source}): one array task per shared prepare "
-             "(`prepare`), then one per job",
-             "# (`job`); each runs the job code of a local sweep in a throwaway clone of the RIA "
-             "input store and",
-             "# pushes its branch to the output store (pipeline/sweep/jobs.py, stores.py). $1: "
-             "prepare or job.",
-             "set -euo pipefail",
-             f"export PATH={shlex.quote(str(python.parent))}:\"$PATH\" "
-             f"PYTHONPATH={shlex.quote(str(root / 'code'))}",
-             f"exec {shlex.quote(str(python))} -m pipeline.sweep.slurm_task "
-             f"{shlex.quote(str(plan_file))} \"$1\" \"$SLURM_ARRAY_TASK_ID\""]
-    return "\n".join(lines) + "\n"
-
-
-def sbatch_commands(script_file: Path, prepares: int, jobs: int) -> list[list[str]]:
-    """The two submissions; PREPARE_ID stands for the first one's job id in the second."""
-    submit = []
-    if prepares:
-        submit.append(["sbatch", "--parsable", f"--array=0-{prepares - 1}", str(script_file),
-                       "prepare"])
-    after = ["--dependency=afterany:PREPARE_ID"] if prepares else []
-    submit.append(["sbatch", "--parsable", f"--array=0-{jobs - 1}", *after, str(script_file),
-                   "job"])
-    return submit
-
-
-def slurm(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(args, text=True, capture_output=True, stdin=subprocess.DEVNULL)
-
-
-def require_slurm() -> None:
-    if not shutil.which("sbatch") or not shutil.which("squeue"):
-        raise SweepError("--executor slurm needs SLURM's sbatch and squeue on PATH: run from the "
-                         "cluster's login node, or on this machine start a test cluster "
-                         "(code/cluster/slurm.sh start, then export SLURM_CONF as it says).")
-    probe = slurm(["squeue", "-h", "-o", "%i"])
-    if probe.returncode != 0:
-        raise SweepError(f"SLURM does not answer ({probe.stderr.strip()}): is the controller "
-                         "running and SLURM_CONF set? (code/cluster/slurm.sh status)")
-
-
-def still_queued(sweep: Sweep, root: Path) -> list[str]:
-    """Job ids of this dataset's sweep NAME that SLURM still has (a launcher killed earlier)."""
-    listed = slurm(["squeue", "-h", "-n", job_name(sweep), "-o", "%F %Z"]).stdout.split("\n")
-    return sorted({line.split()[0] for line in listed
-                   if len(line.split()) == 2 and Path(line.split()[1]) == root})
-
-
 class Follower:
-    """Both arrays: which tasks run, which have ended, with what outcome."""
+    """Every array: which tasks run, which have ended, with what outcome. One squeue and one
+    listing of the status folder per look, whatever the number of tasks."""
 
-    def __init__(self, runner: Runner, plan: dict, ids: dict[str, str], status_dir: Path):
-        self.runner, self.plan, self.ids, self.status_dir = runner, plan, ids, status_dir
-        self.reported: set[tuple[str, int]] = set()
+    def __init__(self, runner: Runner, plan: dict, submitted: list[tuple[Array, str]],
+                 status_dir: Path):
+        self.runner, self.status_dir = runner, status_dir
+        self.ids = [job_id for _, job_id in submitted]
+        # (phase, index in the plan) -> (name, the array's job id, the index in that array)
+        self.pending = {(array.phase, array.offset + local): (
+            task["key"] if array.phase == "prepare" else task["job"], job_id, local)
+            for array, job_id in submitted for local in range(array.count)
+            for task in (plan[array.phase][array.offset + local],)}
         self.outcomes: list[Outcome] = []
         self.failed_squeue = 0
         self.preparing: set[int] = set()
 
     def queued(self) -> dict[str, str] | None:
         """``ARRAYID_INDEX`` -> state letter of every task SLURM still has; None if no answer."""
-        answer = slurm(["squeue", "-h", "-r", "-j", ",".join(self.ids.values()), "-o", "%i %t"])
+        answer = slurm(["squeue", "-h", "-r", "-j", ",".join(self.ids), "-o", "%i %t"])
         if answer.returncode != 0:
             if "Invalid job id" in answer.stderr:  # every task has ended and been forgotten
                 return {}
             self.failed_squeue += 1
             if self.failed_squeue >= SQUEUE_TRIES:
                 raise SweepError(f"squeue fails ({answer.stderr.strip()}): the SLURM controller "
-                                 f"is gone; the tasks ({', '.join(self.ids.values())}) may still "
+                                 f"is gone; the tasks ({', '.join(self.ids)}) may still "
                                  "run: follow them with squeue, then run the sweep again.")
             return None
         self.failed_squeue = 0
         return dict(line.split() for line in answer.stdout.splitlines() if len(line.split()) == 2)
 
-    def ended_without_status(self, phase: str, index: int, name: str) -> Outcome:
-        out = self.status_dir.parent / (f"{job_name(self.runner.sweep)}-{self.ids[phase]}"
-                                        f"_{index}.out")
+    def ended_without_status(self, name: str, job_id: str, local: int) -> Outcome:
+        out = self.status_dir.parent / f"{job_name(self.runner.sweep)}-{job_id}_{local}.out"
         return Outcome(name, False, log=out, message="the task ended without reporting "
                        "(cancelled, or over its --time or --mem: see its SLURM output)")
+
+    def outcome(self, phase: str, name: str, written: set[str], ended: bool,
+                where: tuple[str, int]) -> Outcome | None:
+        path = status_path(self.status_dir, phase, name)
+        if path.name in written:
+            return read_status(path)
+        if ended:  # squeue no longer has it: its file may have come after the listing
+            return read_status(path) or self.ended_without_status(name, *where)
+        return None
 
     def look(self) -> bool:
         """Report what changed; True while any task has not ended."""
         queued = self.queued()
         if queued is None:
             return True
-        progress, waiting = self.runner.progress, False
-        for phase in ("prepare", "job"):
-            for index, task in enumerate(self.plan[phase]):
-                if (phase, index) in self.reported:
-                    continue
-                name = task["key"] if phase == "prepare" else task["job"]
-                state = queued.get(f"{self.ids[phase]}_{index}")
-                outcome = read_status(status_path(self.status_dir, phase, name))
-                if outcome is None and state is None:  # ended: its file may have come just now
-                    outcome = read_status(status_path(self.status_dir, phase, name)) or \
-                        self.ended_without_status(phase, index, name)
-                if outcome is None:
-                    waiting = True
-                    if state == "R" and phase == "job":
-                        progress.started(name)
-                    elif state == "R" and index not in self.preparing:
-                        self.preparing.add(index)
-                        progress.preparing(+1)
-                    continue
-                self.reported.add((phase, index))
-                if phase == "prepare":
-                    if index in self.preparing:
-                        self.preparing.discard(index)
-                        progress.preparing(-1)
-                    if not outcome.ok:
-                        progress.say(f"  FAILED  prepare {name}: {outcome.message} "
-                                     f"(log: {outcome.log})")
-                    continue
-                self.outcomes.append(outcome)
-                progress.finished(outcome)
+        written = set(os.listdir(self.status_dir))  # after squeue: a task writes, then ends
+        progress = self.runner.progress
+        for (phase, index), (name, job_id, local) in list(self.pending.items()):
+            state = queued.get(f"{job_id}_{local}")
+            outcome = self.outcome(phase, name, written, state is None, (job_id, local))
+            if outcome is None:
+                if state == "R" and phase == "job":
+                    progress.started(name)
+                elif state == "R" and index not in self.preparing:
+                    self.preparing.add(index)
+                    progress.preparing(+1)
+                continue
+            del self.pending[phase, index]
+            if phase == "prepare":
+                if index in self.preparing:
+                    self.preparing.discard(index)
+                    progress.preparing(-1)
+                if not outcome.ok:
+                    progress.say(f"  FAILED  prepare {name}: {outcome.message} "
+                                 f"(log: {outcome.log})")
+                continue
+            self.outcomes.append(outcome)
+            progress.finished(outcome)
         progress.parallel = max(progress.parallel, len(progress.running))
         progress.tick()
-        return waiting
+        return bool(self.pending)
 
 
-def cancel(ids: dict[str, str], runner: Runner) -> None:
-    """Ctrl-C: cancel both arrays, wait until SLURM has ended their tasks, remove the clones."""
-    slurm(["scancel", *ids.values()])
-    for _ in range(120):
-        if not slurm(["squeue", "-h", "-j", ",".join(ids.values()), "-o", "%i"]).stdout.strip():
+def cancel(ids: list[str], runner: Runner) -> None:
+    """Ctrl-C: cancel every array, wait until SLURM has ended their tasks, remove the clones."""
+    if ids:
+        slurm(["scancel", *ids])
+    for _ in range(120 if ids else 0):
+        if not slurm(["squeue", "-h", "-j", ",".join(ids), "-o", "%i"]).stdout.strip():
             break
         time.sleep(0.5)
     runner.remove(runner.scratch)
@@ -205,7 +143,8 @@ def make_plan(runner: Runner, container: str, scratch: str | None,
     """The jobs without a result, the plan the tasks read (the sweep, the starting commit, the
     stores, the prepares still missing and the jobs) and the prepare runs reused from HEAD."""
     root, sweep = runner.root, runner.sweep
-    todo = [job for job in sweep.jobs if not has_result(root, sweep.branch(job))]
+    done = job_results(root, sweep)
+    todo = [job for job in sweep.jobs if sweep.branch(job) not in done]
     start, tree = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD^{tree}")
     reused = reuse_prepares(root, sweep, todo, start, tree, container, mark=not dry_run)
     keys: dict[str, object] = {}
@@ -239,7 +178,7 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
               f"{len(todo)} job task(s); the plan goes to {plan_file}):")
         print(text, end="")
         for command in sbatch_commands(folder / "sweep.sbatch", len(plan["prepare"]),
-                                       len(todo)):
+                                       len(todo), max_array_size()):
             print("# $ " + shlex.join(command))
         return []
     require_slurm()
@@ -260,10 +199,10 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         announce(sweep, todo, plan, runner, resources)
         print_reused(reused)
+        done = job_results(root, sweep)
         for job in sweep.jobs:
-            if not any(j is job for j in todo):
-                branch = f"refs/heads/{sweep.branch(job)}"
-                runner.progress.known(job.name, accuracy_at(root, branch))
+            if sweep.branch(job) in done:
+                runner.progress.known(job.name, done[sweep.branch(job)])
         outcomes = follow(runner, plan, plan_file, text, folder) if todo else []
         with lock.hold(root, command=f"sweep {sweep.name}: merge"), commands.shielded():
             store.collect(sweep.name)
@@ -281,28 +220,30 @@ def follow(runner: Runner, plan: dict, plan_file: Path, text: str, folder: Path)
     plan_file.write_text(json.dumps(plan, indent=1, ensure_ascii=False))
     script_file = folder / "sweep.sbatch"
     script_file.write_text(text)
-    ids: dict[str, str] = {}
+    submitted: list[tuple[Array, str]] = []
     try:
-        for command in sbatch_commands(script_file, len(plan["prepare"]), len(plan["job"])):
-            command = [arg.replace("PREPARE_ID", ids.get("prepare", "")) for arg in command]
+        for array in arrays(len(plan["prepare"]), len(plan["job"]), max_array_size()):
+            prepares = ":".join(job_id for a, job_id in submitted if a.phase == "prepare")
+            command = [arg.replace("PREPARE_IDS", prepares) for arg in
+                       array.command(script_file) if prepares or "PREPARE_IDS" not in arg]
             print("  $ " + shlex.join(command), flush=True)
-            submitted = slurm(command)
-            if submitted.returncode != 0:
-                raise SweepError(f"sbatch refused the sweep: {submitted.stderr.strip()} (the "
+            answer = slurm(command)
+            if answer.returncode != 0:
+                raise SweepError(f"sbatch refused the sweep: {answer.stderr.strip()} (the "
                                  f"script: {script_file}; change --partition, --time, --cpus or "
                                  "--mem to what the cluster offers)")
-            ids[command[-1]] = submitted.stdout.strip().split(";")[0]
-        runner.progress.say(f"  submitted: job {' and '.join(ids.values())} "
-                            f"(squeue -j {','.join(ids.values())}); logs in {runner.logs}")
-        follower = Follower(runner, plan, ids, status_dir)
+            submitted.append((array, answer.stdout.strip().split(";")[0]))
+        ids = [job_id for _, job_id in submitted]
+        runner.progress.say(f"  submitted: job {' and '.join(ids)} "
+                            f"(squeue -j {','.join(ids)}); logs in {runner.logs}")
+        follower = Follower(runner, plan, submitted, status_dir)
         while follower.look():
             time.sleep(POLL)
         return follower.outcomes
     except KeyboardInterrupt as stop:
         with commands.shielded():
-            cancel(ids, runner)
-        kept = sum(has_result(runner.store.results, runner.sweep.branch(job))
-                   for job in runner.sweep.jobs)
+            cancel([job_id for _, job_id in submitted], runner)
+        kept = len(job_results(runner.store.results, runner.sweep))
         error = SweepError(
             f"sweep {runner.sweep.name} interrupted ({getattr(stop, 'signal_name', 'SIGINT')}): "
             f"its SLURM tasks are cancelled; {kept} of {len(runner.sweep.jobs)} jobs have their "

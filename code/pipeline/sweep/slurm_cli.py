@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from . import Sweep, SweepError, slurm
-from .slurm import Resources
+from .slurm_batch import Resources
 
 
 def add_options(command) -> None:
@@ -33,6 +33,6 @@ def run(args: argparse.Namespace, sweep: Sweep) -> list:
                          "partition has room for (--cpus per task).")
     if args.cpus < 1:
         raise SweepError("--cpus needs a number of CPUs per task of at least 1.")
-    resources = slurm.Resources(args.partition, args.time, args.cpus, args.mem)
+    resources = Resources(args.partition, args.time, args.cpus, args.mem)
     return slurm.run(args.root, sweep, args.container, resources, args.scratch, args.dry_run,
                      ria=args.ria)
