@@ -149,3 +149,28 @@ def test_an_output_the_input_store_lacks_goes_to_the_output_store_even_if_unchan
         runner.push(folder, "refs/heads/sweep/demo/a", log, head)
     store.collect("demo")
     assert "[imageclf-output-storage]" in git(root, "annex", "whereis", "pixels.bin")
+
+
+def test_a_reused_prepares_outputs_got_after_the_input_store_was_pushed_reach_the_jobs(dataset):
+    """reuse.py gets a prepare run's outputs into the dataset after set_up pushed the input
+    store (a fresh clone after the tutorial has none): found by the SLURM benchmark, where
+    every job failed to get the pixels."""
+    root, store = dataset
+    content = b"\0pixels" * 100
+    (root / "pixels.bin").write_bytes(content)
+    sh(["datalad", "save", "-m", "pixels"], root)
+    sh(["git", "annex", "drop", "--force", "pixels.bin"], root)  # the clone without content
+    store.set_up()  # the input store gets the commit, not the content
+    copy = root.parent / "got"
+    copy.write_bytes(content)
+    sh(["git", "annex", "reinject", str(copy), "pixels.bin"], root)  # reuse.py's datalad get
+    base = "refs/sweep-bases/demo/k"
+    git(root, "update-ref", base, "HEAD")
+    store.share_bases("demo", ["pixels.bin"])
+    runner = demo_runner(root, store)
+    folder = runner.scratch / "a"
+    with open(runner.logs / "a.log", "w") as log:
+        runner.clone(folder, base, "sweep/demo/a", log)
+    sh(["git", "annex", "get", "--quiet", "pixels.bin"], folder)
+    assert (folder / "pixels.bin").read_bytes() == content
+    assert git(store.results, "rev-parse", base) == git(root, "rev-parse", "HEAD")

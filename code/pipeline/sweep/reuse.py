@@ -108,3 +108,9 @@ def reuse_prepares(root: Path, sweep: Sweep, todo: list[Job], head: str, tree: s
                     git(root, "update-ref", ref, head)
                     reused[key] = run
     return reused
+
+
+def reused_outputs(root: Path, reused: dict[str, str]) -> list[str]:
+    """The outputs of the prepare runs the jobs start from (their content is in the dataset)."""
+    return sorted({path for run in set(reused.values())
+                   for path in history.run_record(root, run)["outputs"]})

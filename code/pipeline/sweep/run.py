@@ -15,7 +15,7 @@ from .. import checks, commands, lock
 from . import Job, Sweep, SweepError, stores
 from .gitbatch import fsck_trees, plumbing, read_objects
 from .jobs import Outcome, Runner, git, has_result, stage_command
-from .reuse import reuse_prepares
+from .reuse import reuse_prepares, reused_outputs
 
 
 def accuracy_of(text: bytes | None) -> float | None:
@@ -145,7 +145,8 @@ def run(root: Path, sweep: Sweep, parallel: int, container: str,
         todo = [job for job in sweep.jobs if sweep.branch(job) not in results]
         head, tree = git(root, "rev-parse", "HEAD"), git(root, "rev-parse", "HEAD^{tree}")
         reused = reuse_prepares(root, sweep, todo, head, tree, container)
-        store.share_bases(sweep.name)  # those reused prepare runs, where the jobs look for them
+        # those reused prepare runs (and their outputs), where the jobs look for them
+        store.share_bases(sweep.name, reused_outputs(root, reused))
         announce(sweep, todo, runner, container, reused)
         for job in sweep.jobs:
             if sweep.branch(job) in results:

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import checks, commands, lock
 from . import Sweep, SweepError, stores
 from .jobs import BASE_REFS, Outcome, Runner, git, stage_command
-from .reuse import reuse_prepares
+from .reuse import reuse_prepares, reused_outputs
 from .run import check_ready, get_image, job_results, merge, print_reused, report_outcomes
 from .slurm_batch import (Array, Resources, arrays, job_name, max_array_size, require_slurm,
                           sbatch_commands, script, slurm, still_queued)
@@ -195,7 +195,8 @@ def run(root: Path, sweep: Sweep, container: str, resources: Resources,
         store.set_up()
         store.collect(sweep.name)  # results of an interrupted sweep, still in the output store
         todo, plan, reused = make_plan(runner, container, scratch)
-        store.share_bases(sweep.name)  # prepare runs reused from HEAD, where tasks look for them
+        # prepare runs reused from HEAD (and their outputs), where tasks look for them
+        store.share_bases(sweep.name, reused_outputs(root, reused))
         runner.remove(runner.scratch)  # what a killed sweep left: only this sweep's clones
         announce(sweep, todo, plan, runner, resources)
         print_reused(reused)

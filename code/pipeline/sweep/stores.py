@@ -121,8 +121,8 @@ class InDataset:
             runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root,
                       log, finish=True)
 
-    def share_bases(self, sweep_name: str) -> None:
-        """The jobs read the prepare refs from the dataset itself."""
+    def share_bases(self, sweep_name: str, outputs: list[str]) -> None:
+        """The jobs read the prepare refs and their outputs from the dataset itself."""
 
     def collect(self, sweep_name: str) -> None:
         """The branches are in the dataset already."""
@@ -179,14 +179,20 @@ class RiaStores:
                               "--existing", "reconfigure", *(["--recursive"] if recursive else []),
                               ria_url(store)], cwd=self.root)
 
-    def share_bases(self, sweep_name: str) -> None:
+    def share_bases(self, sweep_name: str, outputs: list[str]) -> None:
         """Prepare refs marked in the dataset (a prepare run reused from your branch) go to the
-        output store, where the jobs fetch their start from."""
+        output store, where the jobs fetch their start from, and so do that run's ``outputs``
+        the input store lacks: reuse.py got their content into the dataset after set_up pushed
+        it (a fresh clone after the tutorial has none), and jobs look in the output store."""
         theirs = refs(self.results, sweep_name)
         missing = [ref for ref, sha in refs(self.root, sweep_name).items()
                    if ref.startswith("refs/sweep-bases/") and theirs.get(ref) != sha]
         if missing:
             with lock.hold(self.root, command=f"sweep {sweep_name}: push to {OUTPUT}"):
+                if outputs:
+                    commands.run(["git", "annex", "copy", "--quiet", "--to", storage(OUTPUT),
+                                  "--not", "--in", storage(INPUT), "--", *outputs],
+                                 cwd=self.root)
                 commands.run(["git", "push", "--quiet", OUTPUT,
                               *(f"{ref}:{ref}" for ref in missing)], cwd=self.root)
 
