@@ -3,10 +3,11 @@
 in a fresh clone, every phase timed from outside; then the git-side phases (merge, compare,
 summary) again on 1,000 and more fabricated job branches (benchmark/branches.py).
 
-Phases: submit (command start to both arrays submitted), run (first task start to last task
-end), push (each job's time holding the dataset's lock: its branch and annexed outputs in, the
-fsck), merge (the launcher's time holding the lock for the merge commit), compare (``python -m
-pipeline compare`` over every job branch) and summary (``sweep NAME --summary``).
+Phases: submit (command start to the arrays submitted), run (first task start to last task
+end), push (each job's push to the output store, from the job's log: its annexed outputs, then
+its branch under the store's flock, the wait for it included), merge (the launcher's time
+holding the lock for the merge commit), compare (``python -m pipeline compare`` over every job
+branch) and summary (``sweep NAME --summary``).
 
 The jobs are SGD with max_iter 1 or 2 and random_state 1..N on the default class pair, run
 with ``--container none`` (the .venv): the container would add about 2 s per stage and job
@@ -20,8 +21,9 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from pipeline import commands
+from pipeline import commands, lock
 from pipeline.sweep import run as sweep_run, summary
+from pipeline.sweep.jobs import LOG_FOLDER
 
 from . import branches, timing
 from .measure import BenchmarkError
@@ -91,7 +93,11 @@ def one_size(root: Path, scratch: Path, count: int, log: Path,
         spans = timing.task_spans(clone, f"imageclf-sweep-{name}")
         if not spans:
             raise BenchmarkError(f"no SLURM output file of sweep {name} under {clone}/.git")
-        pushes = held.seconds(": push ")
+        # RIA jobs push to the output store (annexed outputs, then the branch under its
+        # flock), not into the dataset: their own logs time it
+        logs = lock.git_dir(clone) / LOG_FOLDER / name
+        pushes = [timing.logged_seconds(log, timing.is_push) for log in sorted(logs.glob("*.log"))
+                  if not log.name.startswith("prepare-")]
         figures = {"jobs": count, "total": timed.seconds, "launcher CPU": timed.cpu_seconds,
                    "submit": timed.first("submitted:") or 0.0,
                    "run": max(end for _, end in spans) - min(start for start, _ in spans),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import resource
 import subprocess
 import sys
@@ -137,3 +138,27 @@ def projected(size: int, seconds: float, slope: float | None, target: int) -> fl
     if slope is None:
         return None
     return seconds * (target / size) ** slope
+
+
+COMMAND = re.compile(r"^\[\d\d:\d\d:\d\d\] \$ (.*?)    \(in .*\)$")
+DURATION = re.compile(r"^  \((\d+(?:\.\d+)?) s, exit code -?\d+\)$")
+
+
+def logged_seconds(log: Path, wanted) -> float:
+    """The seconds of the commands in a sweep job's log (jobs.Runner.sh writes each command,
+    then its duration) for which ``wanted(command)`` is true."""
+    seconds, command = 0.0, None
+    for line in log.read_text(errors="replace").splitlines():
+        started, ended = COMMAND.match(line), DURATION.match(line)
+        if started:
+            command = started.group(1)
+        elif ended and command is not None:
+            seconds += float(ended.group(1)) if wanted(command) else 0.0
+            command = None
+    return seconds
+
+
+def is_push(command: str) -> bool:
+    """A job's push to the output store: its annexed outputs, then its branch (flock)."""
+    return command.startswith("flock ") and " git push " in command or \
+        command.startswith("git annex copy ") and " --to " in command

@@ -1,11 +1,14 @@
 """benchmark.timing: phases timed from outside a sweep (the lock's holders, SLURM's output
 files) and how a phase grows with the number of jobs."""
+import io
 import os
 import time
 
 import pytest
 
 from benchmark import timing
+from pipeline import sweep
+from pipeline.sweep import jobs
 from pipeline import lock
 
 
@@ -46,3 +49,21 @@ def test_growth_is_the_log_log_slope_and_carries_the_projection():
     assert timing.projected(200, 80, 1.0, 10_000) == pytest.approx(4000)
     assert timing.projected(200, 4, 2.0, 10_000) == pytest.approx(10_000)
     assert timing.projected(200, 4, None, 10_000) is None
+
+
+def test_a_jobs_push_is_timed_from_the_commands_its_log_records(tmp_path):
+    """The log as jobs.Runner.sh writes it: a push to the output store (flock'ed git push), then
+    a command that is not a push."""
+    (tmp_path / ".git").mkdir()
+    demo = sweep.Sweep("s", "sweeps/s.yaml", {s: f"params/{s}.yaml" for s in sweep.STAGES},
+                       (sweep.Job("a", {}),))
+    runner = jobs.Runner(tmp_path, demo, "none", 1, out=io.StringIO())
+    log_file = tmp_path / "a.log"
+    with open(log_file, "w") as log:
+        runner.sh(["flock", str(tmp_path / "push.lock"), "sh", "-c", "sleep 0.3", "git", "push",
+                   "--quiet"], tmp_path, log)
+        runner.sh(["sh", "-c", "sleep 0.5"], tmp_path, log)
+    assert timing.logged_seconds(log_file, timing.is_push) == pytest.approx(0.3, abs=0.15)
+    assert timing.logged_seconds(log_file, lambda command: True) == pytest.approx(0.8, abs=0.25)
+    assert timing.is_push("git annex copy --quiet --to imageclf-output-storage --not --in x")
+    assert not timing.is_push("git annex copy --quiet --from origin")
