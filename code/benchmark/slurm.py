@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import commands
+from pipeline import commands, lock
+from pipeline.sweep.jobs import LOG_FOLDER
 
 from . import timing
 from .measure import BenchmarkError
@@ -56,7 +57,8 @@ def one_run(root: Path, scratch: Path, sweep_file: str, container: str, executor
         timed = timing.require_ok(timing.run_timed(
             sweep_args(sweep_file, container, executor), clone, log),
             f"the sweep with --executor {executor}", log)
-        figures = {"executor": executor, "seconds": round(timed.seconds, 1)}
+        figures = {"executor": executor, "seconds": round(timed.seconds, 1),
+                   **job_costs(clone, Path(sweep_file).stem)}
         if executor == "slurm":
             spans = timing.task_spans(clone, f"imageclf-sweep-{Path(sweep_file).stem}")
             submitted = began + (timed.first("submitted:") or 0.0)
@@ -68,6 +70,26 @@ def one_run(root: Path, scratch: Path, sweep_file: str, container: str, executor
         return figures
     finally:
         commands.remove_tree(clone)
+
+
+def job_costs(clone: Path, name: str) -> dict:
+    """Per job, from the jobs' logs: the seconds of its clone's set-up and push around its
+    stages (the fixed cost), and of that the copy of the container image into the clone (free
+    by hard link from the dataset, a real copy from a RIA store)."""
+    logs = [log for log in (lock.git_dir(clone) / LOG_FOLDER / name).glob("*.log")
+            if not log.name.startswith("prepare-")]
+    fixed = [timing.logged_seconds(log, lambda command: " pipeline run " not in command)
+             for log in logs]
+    image = [timing.logged_seconds(log, is_image_get) for log in logs]
+    return {"fixed_per_job": mean(fixed), "image_per_job": mean(image)}
+
+
+def mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def is_image_get(command: str) -> bool:
+    return command.startswith("git annex get ") and ".datalad/environments/" in command
 
 
 def measure(root: Path, sweep_file: str, container: str = "software",
@@ -99,4 +121,8 @@ def rows(result: dict) -> list[tuple]:
         ("SLURM's extra cost per job (job-slot seconds)", "", f"{result['extra_per_job']:+.1f} s",
          f"a task starts {slurm['start_delay_mean']:.1f} s after its slot is free; the first "
          f"{slurm['first_start_after_submit']:.1f} s after sbatch", None),
+        ("a job's fixed cost beyond its stages, local (in the dataset) -> SLURM (RIA stores)",
+         "", f"{local['fixed_per_job']} s -> {slurm['fixed_per_job']} s",
+         f"of which the container image's copy into the clone: {local['image_per_job']} s -> "
+         f"{slurm['image_per_job']} s", None),
     ]

@@ -43,10 +43,25 @@ def test_the_scale_table_shows_each_phase_its_slope_and_projection():
 
 def test_the_slurm_comparison_is_a_row_of_the_benchmark_table():
     result = {"sweep": "sweeps/x.yaml", "container": "software", "jobs": 8,
-              "local": {"seconds": 100.0},
+              "local": {"seconds": 100.0, "fixed_per_job": 1.5, "image_per_job": 0.1},
               "slurm": {"seconds": 120.0, "start_delay_mean": 0.8,
-                        "first_start_after_submit": 1.2},
+                        "first_start_after_submit": 1.2, "fixed_per_job": 9.0,
+                        "image_per_job": 6.5},
               "extra_per_job": 5.0}
     table = bench.rows({"slurm": result})
     assert table[0][2] == "100.0 s -> 120.0 s" and "1.20x" in table[0][3]
     assert table[1][2] == "+5.0 s" and "0.8 s after its slot is free" in table[1][3]
+    assert table[2][2] == "1.5 s -> 9.0 s" and "0.1 s -> 6.5 s" in table[2][3]
+
+
+def test_a_jobs_fixed_cost_and_image_copy_come_from_its_log(tmp_path):
+    logs = tmp_path / ".git" / "imageclf-logs" / "sweeps" / "s"
+    logs.mkdir(parents=True)
+    entry = "[10:00:00] $ {}    (in /x)\n  ({} s, exit code 0)\n"
+    (logs / "a.log").write_text(
+        entry.format("git clone --quiet --no-checkout /store /x", 0.5)
+        + entry.format("git annex get --quiet .datalad/environments/software/image", 6.0)
+        + entry.format("/venv/bin/python -m pipeline run train -p max_iter 5", 30.0)
+        + entry.format("flock /store/imageclf-push.lock git push --quiet o HEAD:b", 1.5))
+    (logs / "prepare-k1.log").write_text(entry.format("git annex get --quiet x", 99.0))
+    assert slurm.job_costs(tmp_path, "s") == {"fixed_per_job": 8.0, "image_per_job": 6.0}
