@@ -36,8 +36,12 @@ def sweep_from_plan(spec: dict) -> Sweep:
     return Sweep(spec["name"], spec["source"], spec["params"], jobs, spec["description"])
 
 
+def status_name(phase: str, name: str) -> str:
+    return f"{phase}-{name}.json"
+
+
 def status_path(status_dir: Path, phase: str, name: str) -> Path:
-    return status_dir / f"{phase}-{name}.json"
+    return status_dir / status_name(phase, name)
 
 
 def write_status(path: Path, outcome: Outcome) -> None:
