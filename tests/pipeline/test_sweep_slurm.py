@@ -65,8 +65,11 @@ def follower(tmp_path, monkeypatch, squeue: list[str], jobs: int = 5):
     monkeypatch.setattr(slurm, "slurm", lambda args: asked.append(args) or answer)
     status = tmp_path / "status"
     status.mkdir()
+    packs = []
     runner = SimpleNamespace(sweep=PAIR, progress=SweepProgress("pair", jobs, 2, tty=False,
-                                                                  out=open(tmp_path / "out", "w")))
+                                                                  out=open(tmp_path / "out", "w")),
+                             store=SimpleNamespace(pack_refs=lambda: packs.append(len(packs))),
+                             packs=packs)
     return slurm.Follower(runner, plan, submitted, status), status, asked
 
 
@@ -74,6 +77,7 @@ def test_the_follower_maps_every_arrays_tasks_to_their_jobs_and_names_a_silent_o
         tmp_path, monkeypatch):
     # j3 is task 1 of the second job array (id 21); j4 task 0 of the third (22)
     follow, status, asked = follower(tmp_path, monkeypatch, ["21_1 R", "22_0 PD"])
+    monkeypatch.setattr(follow, "PACK_EVERY", 2)
     slurm_task.write_status(slurm_task.status_path(status, "prepare", "k"), Outcome("k", True))
     for name in ("j0", "j1", "j2"):
         slurm_task.write_status(slurm_task.status_path(status, "job", name),
@@ -83,6 +87,7 @@ def test_the_follower_maps_every_arrays_tasks_to_their_jobs_and_names_a_silent_o
     assert [o.name for o in follow.outcomes] == ["j0", "j1", "j2"]
     assert follow.runner.progress.running == {"j3"}
     assert sorted(follow.pending) == [("job", 3), ("job", 4)]
+    assert follow.runner.packs == [0]  # the output store's refs packed after 2 finished jobs
 
     # both end; j3 wrote its status, j4 did not (cancelled): its own SLURM output is named
     slurm_task.write_status(slurm_task.status_path(status, "job", "j3"),
@@ -93,6 +98,7 @@ def test_the_follower_maps_every_arrays_tasks_to_their_jobs_and_names_a_silent_o
     assert [o.ok for o in follow.outcomes] == [True] * 4 + [False]
     assert follow.outcomes[-1].log == tmp_path / "imageclf-sweep-pair-22_0.out"
     assert "ended without reporting" in follow.outcomes[-1].message
+    assert follow.runner.packs == [0, 1]
 
 
 def test_the_follower_waits_while_squeue_does_not_answer_and_gives_up_after_many_tries(

@@ -93,6 +93,11 @@ def test_a_job_pushes_to_the_output_store_and_the_dataset_learns_where_its_outpu
     assert sweep_jobs.has_result(store.results, "sweep/demo/a") is False  # no accuracy.json
     assert git(store.results, "rev-parse", "sweep/demo/a") == git(folder, "rev-parse", "HEAD")
     assert not git(root, "branch", "--list", "sweep/demo/a")
+    # the launcher packs the store's refs now and then: the branch is still there
+    assert (store.results / "refs/heads/sweep/demo/a").exists()
+    store.pack_refs()
+    assert not (store.results / "refs/heads/sweep/demo/a").exists()
+    assert "refs/heads/sweep/demo/a" in (store.results / "packed-refs").read_text()
     store.collect("demo")
     assert git(root, "rev-parse", "sweep/demo/a") == git(folder, "rev-parse", "HEAD")
     where = git(root, "annex", "whereis", "--branch", "sweep/demo/a").split("whereis ")

@@ -33,6 +33,8 @@ class Follower:
     """Every array: which tasks run, which have ended, with what outcome. One squeue and one
     listing of the status folder per look, whatever the number of tasks."""
 
+    PACK_EVERY = 500  # finished jobs between two packings of the output store's refs
+
     def __init__(self, runner: Runner, plan: dict, submitted: list[tuple[Array, str]],
                  status_dir: Path):
         self.runner, self.status_dir = runner, status_dir
@@ -43,6 +45,7 @@ class Follower:
             for array, job_id in submitted for local in range(array.count)
             for task in (plan[array.phase][array.offset + local],)}
         self.outcomes: list[Outcome] = []
+        self.packed = 0
         self.failed_squeue = 0
         self.preparing: set[int] = set()
 
@@ -105,6 +108,9 @@ class Follower:
                 continue
             self.outcomes.append(outcome)
             progress.finished(outcome)
+        if len(self.outcomes) // self.PACK_EVERY > self.packed:
+            self.packed = len(self.outcomes) // self.PACK_EVERY
+            self.runner.store.pack_refs()
         progress.parallel = max(progress.parallel, len(progress.running))
         progress.tick()
         return bool(self.pending)

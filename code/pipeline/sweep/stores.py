@@ -127,6 +127,9 @@ class InDataset:
     def collect(self, sweep_name: str) -> None:
         """The branches are in the dataset already."""
 
+    def pack_refs(self) -> None:
+        """git's own ``gc --auto`` after the pushes is enough for a local sweep's few jobs."""
+
 
 class RiaStores:
     """Jobs clone from the input store and push to the output store (the FAIRly-big layout)."""
@@ -209,6 +212,13 @@ class RiaStores:
             fetched = [ids.split()[1] for ref, ids in refs(self.root, sweep_name).items()
                        if before.get(ref) != ids]
             fsck_trees(self.root, fetched, "--from", storage(OUTPUT))
+
+    def pack_refs(self) -> None:
+        """Pack the output store's refs between two jobs' pushes (their flock): each push reads
+        every ref the store has, and thousands of loose ref files about doubled its time."""
+        if (self.results / "HEAD").exists():
+            commands.run(["flock", str(self.results / PUSH_LOCK), "git", "pack-refs", "--all"],
+                         cwd=self.results, quiet=True)
 
     # -- in a job's clone ---------------------------------------------------------------------
     def connect(self, runner, clone: Path, log) -> None:
