@@ -16,10 +16,17 @@ runs of the same stage:
   digits (issue 14). :func:`pinned_environment` is the one place that fixes them: the kernel that
   runs the notebook starts with these variables, overriding the host's own values, inside the
   container and in .venv alike (every stage runs through this engine).
+
+When ``IMAGECLF_EVENTS=1`` (set by ``python -m pipeline`` for the commands it runs, and passed
+into the container by the adapter), it also reports each cell's start and end as an event, a
+JSON line on stderr (``{"event": "cell", "index": 3, "cells": 12}``, ``{"event": "cell-done",
+"index": 3}``), which the pipeline's terminal reads for its progress bar
+(code/pipeline/events.py documents them). A papermill run typed by hand prints none.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import sys
@@ -152,10 +159,39 @@ def report_slow_cells(nb, threshold: float = 1.0) -> None:
             print(f"cell {index}: {duration:.1f} s", file=sys.stderr)
 
 
+EVENTS_SWITCH = "IMAGECLF_EVENTS"  # the name code/pipeline/events.py gives it too
+
+
+def event(kind: str, **fields) -> None:
+    """One event line on stderr (the format of code/pipeline/events.py), when asked for."""
+    if os.environ.get(EVENTS_SWITCH) != "1":
+        return
+    print(json.dumps({"event": kind, **fields}, separators=(",", ":")), file=sys.stderr,
+          flush=True)
+
+
+def report_cells(nb_man) -> None:
+    """Make papermill's execution manager report each cell's start and end as events."""
+    cells = len(nb_man.nb.cells)
+    start, complete = nb_man.cell_start, nb_man.cell_complete
+
+    def cell_start(cell, cell_index=None, **kwargs):
+        event("cell", index=cell_index, cells=cells)
+        return start(cell, cell_index, **kwargs)
+
+    def cell_complete(cell, cell_index=None, **kwargs):
+        done = complete(cell, cell_index, **kwargs)
+        event("cell-done", index=cell_index)
+        return done
+
+    nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+
+
 class StableEngine(NBClientEngine):
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
         kwargs["record_timing"] = False  # nbclient's per-cell iopub timestamps
+        report_cells(nb_man)
         with pinned_kernel_environment():
             return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from . import commands, recovery
+from . import recovery, schema
+from .git import git
 from .errors import PipelineError
 
 GLOB_CHARACTERS = "*?["  # datalad expands --input/--output as globs
@@ -90,12 +91,10 @@ def template_fields(template: str) -> set[str]:
 
 def check_parameters(declared: dict, stage: str, given: dict) -> None:
     """Refuse names the notebook does not declare, and values of the wrong type or choice."""
-    unknown = sorted(set(given) - set(declared))
+    unknown = sorted(map(str, set(given) - set(declared)))
     if unknown:
-        raise StageError(
-            f"Unknown parameter(s) {', '.join(map(str, unknown))} for stage {stage}. "
-            f"Its parameters are: {', '.join(declared)}."
-        )
+        raise StageError(f"Unknown parameter(s) {schema.listed(unknown)} for stage {stage}. "
+                         f"Its parameters are: {schema.listed(declared)}.")
     for name, value in given.items():
         # A comment "one of: a, b" allows only those values; "one or more of: a, b (joined by +)"
         # also allows them joined by +, each at most once.
@@ -182,7 +181,7 @@ def require_output_is_a_file(root: Path, relative: str) -> None:
 def require_setup(root: Path, container: str) -> None:
     """The input data and the container must be registered before a stage can run."""
     def setting(file: str, key: str) -> str:
-        return commands.output(["git", "config", "-f", file, "--get", key], cwd=root)
+        return git(root, "config", "-f", file, "--get", key)
 
     if not setting(".gitmodules", "submodule.data/raw.path"):
         raise StageError("The input data is not installed in data/raw: run `make data` "

@@ -10,12 +10,18 @@ from pathlib import Path
 
 from imageclf.project import NotInDataset, find_root
 
-from . import (commands, compare, history, image, inputdata, lock, overhead, recovery, report,
-               stages, story, sweep, verify)
-from .errors import EXIT_BUSY, EXIT_DIFFERENT, EXIT_FAILED, EXIT_INTERRUPTED, PipelineError
+from . import (commands, compare, history, image, inputdata, lock, outcomes, overhead, process,
+               recovery, report, stages, story, verify, workshop)
+from .errors import EXIT_BUSY, EXIT_DIFFERENT, EXIT_FAILED, PipelineError
+from .git import git
+from .sweep import launcher, local, slurm, stores, summary, sweepfile
+from .sweep.model import SweepError
+from .sweep.slurm_batch import Resources
 
-# Commands that write to the dataset: each holds its lock (one writer per dataset).
+# Commands that write to the dataset: each holds its lock (one writer per dataset); a sweep
+# takes it for each of its writes.
 WRITERS = {"data", "container", "run", "tutorial", "verify", "overhead"}
+MAX_EXIT_FAILED = 100  # a sweep's exit code is the number of its failed jobs, up to this
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -23,6 +29,8 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def cmd_container(args: argparse.Namespace) -> None:
+    if args.action == "setup" and not args.base and image.reuse_registered(args.root):
+        return
     if args.action in ("build", "setup"):
         image.build(args.root, base=args.base)
     if args.action in ("register", "setup"):
@@ -35,7 +43,10 @@ def cmd_run(args: argparse.Namespace) -> None:
     if args.params_file and len(args.stages) != 1:
         raise stages.StageError("A params file belongs to one stage: run one stage with -f, "
                                 "for example `run train -f params/best/train.yaml`.")
-    for stage in args.stages or stages.STAGES:
+    declared = stages.names(args.root)
+    for stage in args.stages:
+        stages.declared_stage(args.root, stage)  # an unknown name: refused before any runs
+    for stage in args.stages or declared:
         stages.run(args.root, stage, overrides=args.parameters, container=args.container,
                    dry_run=args.dry_run, params_file=args.params_file)
     if every_stage and not args.dry_run:
@@ -46,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_tutorial(args: argparse.Namespace) -> None:
     """The handbook's whole story, resumable; then the comparison."""
-    current = commands.output(["git", "branch", "--show-current"], cwd=args.root)
+    current = git(args.root, "branch", "--show-current")
     main = current if current and current != story.BRANCH else "main"
     story.Story(args.root, container=args.container, main=main).play()
 
@@ -89,12 +100,37 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"\nopen {index} in a browser")
 
 
-def stage_name(text: str) -> str:
-    # A type, not `choices`: Python 3.11's argparse checks an empty list of stages against them.
-    if text not in stages.STAGES:
-        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from "
-                                         f"{', '.join(stages.STAGES)})")
-    return text
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep's jobs without a result and merge them (or print its summary, or plan)."""
+    found = sweepfile.load(args.root, args.sweep)
+    if args.summary:
+        print(summary.write(args.root, found), end="")
+        return 0
+    executor = sweep_executor(args)
+    store = stores.for_sweep(args.root, args.ria, always=args.executor == "slurm")
+    if args.dry_run:
+        launcher.dry_run(args.root, found, executor, store, args.container, args.scratch)
+        return 0
+    failed = launcher.launch(args.root, found, executor, store, args.container, args.scratch)
+    print()
+    print(summary.write(args.root, found), end="")
+    return min(len(failed), MAX_EXIT_FAILED)
+
+
+def sweep_executor(args: argparse.Namespace):
+    if args.jobs < 1:
+        raise SweepError("-j needs a number of jobs of at least 1.")
+    if args.executor == "local":
+        if args.dry_run:
+            raise SweepError("--dry-run prints the sbatch script: add --executor slurm.")
+        return local.LocalExecutor(args.jobs)
+    if args.jobs != 1:
+        raise SweepError("-j is the local executor's: SLURM runs as many tasks at once as the "
+                         "partition has room for (--cpus per task).")
+    if args.cpus < 1:
+        raise SweepError("--cpus needs a number of CPUs per task of at least 1.")
+    return slurm.SlurmExecutor(Resources(args.partition, args.time, args.cpus, args.mem),
+                               args.scratch)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -123,7 +159,8 @@ def parser() -> argparse.ArgumentParser:
     container_parser = sub.add_parser("container", parents=[writer],
                                       help="build and/or register the software container")
     container_parser.add_argument("action", choices=["build", "register", "setup"],
-                                  help="setup = build then register")
+                                  help="setup = build then register (or load the image "
+                                       "the dataset tracks, if built from this recipe)")
     container_parser.add_argument(
         "--base", default=os.environ.get("BASE"),
         help="base image (default: official python:3.11-slim, else a debootstrapped Debian)")
@@ -133,9 +170,9 @@ def parser() -> argparse.ArgumentParser:
         "run", parents=[in_container],
         help="run stages through datalad, printing each datalad command; with no stage: "
              "prepare, train and evaluate, then print the accuracy")
-    run_parser.add_argument("stages", nargs="*", type=stage_name, metavar="STAGE",
-                            help=f"one or more of {', '.join(stages.STAGES)} (default: all, "
-                                 "in that order)")
+    run_parser.add_argument("stages", nargs="*", metavar="STAGE",
+                            help="one or more of the stages stages.yaml declares (default: "
+                                 "all, in its order)")
     run_parser.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append",
                             default=[], metavar=("NAME", "VALUE"),
                             help="one-off papermill override, recorded in the run command")
@@ -185,8 +222,45 @@ def parser() -> argparse.ArgumentParser:
         help="time containers-run per stage against the same papermill call run directly")
     overhead_parser.set_defaults(func=cmd_overhead)
 
-    sweep.add_parser(sub)  # its options live beside the sweep code (pipeline/sweep.py)
+    sweep_parser = sub.add_parser(
+        "sweep", parents=[in_container],
+        help="run many parametrizations as jobs in throwaway clones, one branch each")
+    add_sweep_options(sweep_parser)
+    sweep_parser.set_defaults(func=cmd_sweep)
+    workshop.add_parser(sub)  # a room on one server's JupyterHub (pipeline/workshop/)
     return cli
+
+
+def add_sweep_options(command: argparse.ArgumentParser) -> None:
+    """The sweep's own options, and what each SLURM task asks for (pipeline/sweep/)."""
+    command.add_argument("sweep", metavar="SWEEP",
+                         help="a sweep file (sweeps/NAME.yaml) or the NAME of one")
+    command.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                         help="jobs to run at the same time (default 1)")
+    command.add_argument("--summary", action="store_true",
+                         help="print the table of the sweep's results, write it and its plot "
+                              "to results/sweeps/; run nothing")
+    command.add_argument("--scratch", default=os.environ.get("SWEEP_SCRATCH"),
+                         help="folder for the jobs' throwaway clones, on the dataset's file "
+                              "system (default: the dataset's .git/imageclf-sweeps)")
+    command.add_argument("--ria", metavar="DIR", default=os.environ.get("SWEEP_RIA"),
+                         help="results through RIA stores in DIR (input and output siblings, "
+                              "the FAIRly-big way; --executor slurm's default: the dataset's "
+                              ".git/imageclf-ria); without it local jobs push into the dataset")
+    group = command.add_argument_group("SLURM (--executor slurm)")
+    group.add_argument("--executor", choices=("local", "slurm"), default="local",
+                       help="run the jobs here (local, -j at a time) or as SLURM array tasks "
+                            "submitted with sbatch (slurm)")
+    group.add_argument("--partition", default=Resources.partition,
+                       help="partition of the tasks (default: the cluster's default)")
+    group.add_argument("--time", default=Resources.time,
+                       help=f"time limit per task (default {Resources.time})")
+    group.add_argument("--cpus", type=int, default=Resources.cpus,
+                       help=f"CPUs per task (default {Resources.cpus})")
+    group.add_argument("--mem", default=Resources.mem,
+                       help=f"memory per task (default {Resources.mem})")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the sbatch script and commands; submit nothing")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         args.root = find_root()
     except NotInDataset as error:  # imageclf's own error (it cannot import pipeline)
         return fail(error, EXIT_FAILED)
-    commands.handle_termination()  # SIGTERM and SIGHUP stop a run as Ctrl-C does (see __main__)
+    process.handle_termination()  # SIGTERM and SIGHUP stop a run as Ctrl-C does (see __main__)
     writes = args.command in WRITERS and not getattr(args, "dry_run", False)
     try:
         with lock.hold(args.root, wait=not args.no_wait) if writes else contextlib.nullcontext():
@@ -204,31 +278,24 @@ def main(argv: list[str] | None = None) -> int:
                 if writes:
                     recovery.recover_unfinished(args.root)
                 result = args.func(args) or 0
-                commands.ignore_signals()  # done: a late signal must not undo or hide the outcome
+                process.ignore_signals()  # done: a late signal must not undo or hide the outcome
                 return result
             except KeyboardInterrupt as stop:
-                commands.ignore_signals()
+                process.ignore_signals()
                 # Outside a stage's own handling (between commands): settle a run cut short.
                 if writes:  # only with the lock held: the marker may be another command's
                     recovery.recover_unfinished(args.root, previous=False)
-                return fail(f"interrupted ({signal_name(stop)}). "
-                            f"{recovery.where_things_stand(args.root)}", interrupted_code(stop))
+                return fail(f"interrupted ({process.signal_name(stop)}). "
+                            f"{recovery.where_things_stand(args.root)}", process.exit_code(stop))
     except KeyboardInterrupt as stop:  # while waiting for the lock: nothing was done
-        return fail(f"interrupted ({signal_name(stop)}) while waiting for the dataset's lock; "
-                    "nothing was changed.", interrupted_code(stop))
+        return fail(f"interrupted ({process.signal_name(stop)}) while waiting for the dataset's "
+                    "lock; nothing was changed.", process.exit_code(stop))
     except PipelineError as error:  # the user can fix it; anything else is a bug: a traceback
         return fail(error, error.exit_code)
 
 
-def signal_name(stop: KeyboardInterrupt) -> str:
-    return getattr(stop, "signal_name", "SIGINT")  # commands.Interrupted says which; Ctrl-C not
-
-
-def interrupted_code(stop: KeyboardInterrupt) -> int:
-    return getattr(stop, "exit_code", EXIT_INTERRUPTED)
-
-
 def fail(message, exit_code: int) -> int:
-    commands.ignore_signals()  # the message must come out whole
+    process.ignore_signals()  # the message must come out whole
     print(f"\nerror: {message}", file=sys.stderr)
+    outcomes.note_error(message)
     return exit_code

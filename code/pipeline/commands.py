@@ -1,62 +1,21 @@
-"""Run datalad and git the way a reader would type them: each command is printed, then run.
+"""Run datalad and git the way a reader would type them: each command is printed, then run
+(process.py), its output watched (terminal.py).
 
 Commands run from the venv this code runs in (datalad, git-annex), so they work whether or not
 the user activated it.
 """
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
 import shlex
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-from . import lock, terminal
-from .errors import PipelineError, signal_exit_code
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT, SIGTERM or SIGHUP arrived; ``signal_name`` says which."""
-
-    def __init__(self, signal_name: str = "SIGINT"):
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-        self.exit_code = signal_exit_code(signal.Signals[signal_name])
-
-
-def _interrupt(signum, frame) -> None:
-    raise Interrupted(signal.Signals(signum).name)
-
-
-def handle_termination() -> None:
-    """Treat SIGTERM and SIGHUP (and SIGINT) like Ctrl-C: the run in progress is stopped and
-    settled by the same code, instead of Python dying without cleaning up."""
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        signal.signal(getattr(signal, name), _interrupt)
-
-
-def ignore_signals() -> None:
-    """From here on the outcome stands: further signals are ignored until the process exits."""
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        signal.signal(getattr(signal, name), signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def shielded():
-    """Let cleanup finish: a second Ctrl-C or SIGTERM meanwhile is noted, not obeyed mid-way."""
-    names = ("SIGINT", "SIGTERM", "SIGHUP")
-    previous = {name: signal.getsignal(getattr(signal, name)) for name in names}
-    for name in names:
-        signal.signal(getattr(signal, name), signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
+from . import lock, process, terminal
+from .errors import PipelineError
+from .git import config
 
 
 class CommandFailed(PipelineError):
@@ -69,15 +28,6 @@ class CommandFailed(PipelineError):
         super().__init__(f"{message} {hint}".strip())
 
 
-def tool_env() -> dict[str, str]:
-    """os.environ with this venv's bin first on PATH (git-annex must be found by every git call):
-    the one place that says so; the tests and the Makefile's `setup` use it too."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.setdefault("PYTHONUNBUFFERED", "1")  # datalad's results reach the terminal as they come
-    return env
-
-
 def print_command(args: list[str], cwd: str | Path | None = None) -> None:
     """The command as the reader would type it (with the folder it runs in, if not here)."""
     where = f"(in {cwd}) " if cwd and Path(cwd).resolve() != Path.cwd() else ""
@@ -86,8 +36,9 @@ def print_command(args: list[str], cwd: str | Path | None = None) -> None:
 
 
 def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: bool = False,
-        **kwargs) -> subprocess.CompletedProcess:
+        inputs: int | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Print and run a command; raise :class:`CommandFailed` with ``hint`` when it fails.
+    ``inputs``: how many files it will get (its progress bar's total).
 
     The command runs in a process group of its own. On Ctrl-C the interrupt is passed on to
     that whole group (datalad, papermill, the kernel, the engine) and this waits until every
@@ -97,19 +48,15 @@ def run(args: list[str], cwd: str | Path | None = None, hint: str = "", quiet: b
         kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if not quiet:
         print_command(args, cwd)
-    watch = terminal.watcher(args, cwd, quiet, kwargs)  # logs, filters, shows progress and outcome
-    process = subprocess.Popen(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
-                               start_new_session=True, pass_fds=inherited_locks(args),
-                               **(watch.popen_kwargs(kwargs) if watch else kwargs))
-    try:
-        stdout, stderr = watch.follow(process) if watch else process.communicate()
-    except KeyboardInterrupt:
-        with shielded():
-            stop_group(process)
-        raise
-    if process.returncode != 0:
-        raise CommandFailed(args, process.returncode, hint)
-    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+    watch = terminal.watcher(args, cwd, quiet, kwargs, inputs)  # logs, filters, shows progress
+    started = process.start(watch.command if watch else args, cwd=cwd,
+                            pass_fds=inherited_locks(args),
+                            **(watch.popen_kwargs(kwargs) if watch else kwargs))
+    stdout, stderr = process.wait(started, functools.partial(watch.follow, started)
+                                  if watch else None)
+    if started.returncode != 0:
+        raise CommandFailed(args, started.returncode, hint)
+    return subprocess.CompletedProcess(args, started.returncode, stdout, stderr)
 
 
 def inherited_locks(args: list[str]) -> tuple[int, ...]:
@@ -117,30 +64,6 @@ def inherited_locks(args: list[str]) -> tuple[int, ...]:
     children do not inherit it: datalad closes other descriptors). Other tools get none: an
     engine's long-lived helper processes would hold the lock for ever."""
     return lock.held_fds() if Path(args[0]).name == "datalad" else ()
-
-
-def stop_group(process: subprocess.Popen, grace: float = 60.0) -> None:
-    """Interrupt a command's process group and wait until it is empty (killed after ``grace``)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
-    deadline = time.monotonic() + grace
-    while True:
-        process.poll()  # reap the leader, or it would count as alive
-        try:
-            os.killpg(process.pid, 0)  # anyone left in the group?
-        except ProcessLookupError:
-            return
-        if time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        time.sleep(0.2)
-
-
-def output(args: list[str], cwd: str | Path | None = None) -> str:
-    """Run a query quietly and return its stdout without the final newline ('' when it fails)."""
-    result = subprocess.run(args, cwd=cwd, env=tool_env(), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True)
-    return result.stdout.rstrip("\n") if result.returncode == 0 else ""
 
 
 def remove_tree(path: Path) -> None:
@@ -158,5 +81,5 @@ def ensure_annex(root: Path) -> None:
     A clone of the main branch alone carries no git-annex branch, and without it datalad treats
     the dataset as plain git and would commit models and images into git itself.
     """
-    if not output(["git", "config", "--get", "annex.uuid"], cwd=root):
+    if not config(root, "annex.uuid"):
         run(["git", "annex", "init", "--quiet"], cwd=root)

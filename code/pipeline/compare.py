@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import history
+from .git import git
 from .errors import PipelineError
 
 SWEEP_PREFIX = "sweep/"  # a sweep's job branches are sweep/NAME/JOB
@@ -35,7 +36,7 @@ def refs_holding(root: Path, commit: str, results: dict[str, str]) -> list[str]:
     tags on it. A tag on a parameter change labels no result; `describe` shows it as the
     nearest tag."""
     held = [branch for branch, result in results.items() if result == commit]
-    return held + history.git(root, "tag", "--points-at", commit).split()
+    return held + git(root, "tag", "--points-at", commit).split()
 
 
 def holders(root: Path, results: dict[str, str]) -> dict[str, list[str]]:
@@ -45,7 +46,7 @@ def holders(root: Path, results: dict[str, str]) -> dict[str, list[str]]:
     for branch, result in results.items():
         held.setdefault(result, []).append(branch)
     tags: dict[str, list[str]] = {}
-    listed = history.git(root, "for-each-ref", "--format=%(objectname) %(*objectname) "
+    listed = git(root, "for-each-ref", "--format=%(objectname) %(*objectname) "
                          "%(refname:strip=2)", "refs/tags")
     for line in listed.splitlines():
         *ids, name = line.split(" ")
@@ -64,11 +65,11 @@ def describe_all(root: Path, commits: list[str]) -> dict[str, str]:
     described = {}
     for start in range(0, len(commits), CHUNK):
         chunk = commits[start:start + CHUNK]
-        names = history.git(root, "describe", "--tags", "--always", *chunk).splitlines()
+        names = git(root, "describe", "--tags", "--always", *chunk).splitlines()
         if len(names) == len(chunk):
             described.update(zip(chunk, names))
         else:  # one commit git could not describe: each alone, as before
-            described.update({c: history.git(root, "describe", "--tags", "--always", c)
+            described.update({c: git(root, "describe", "--tags", "--always", c)
                               for c in chunk})
     return described
 
@@ -77,7 +78,7 @@ def commit_dates(root: Path, commits: list[str]) -> dict[str, str]:
     """Each commit's committer date (YYYY-MM-DD), one git call per thousand commits."""
     dates = {}
     for start in range(0, len(commits), CHUNK):
-        listed = history.git(root, "log", "--no-walk=unsorted", "--format=%H %cs",
+        listed = git(root, "log", "--no-walk=unsorted", "--format=%H %cs",
                              *commits[start:start + CHUNK])
         dates.update(line.split(" ", 1) for line in listed.splitlines())
     return dates

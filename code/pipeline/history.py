@@ -1,22 +1,19 @@
 """Read the dataset's history: refs, run records (through datalad's own reader), the stage each
-run ran, what produced each file, and the names the handbook's story gives its runs.
-
-Every git query of the history readers (compare, story, verify, report) goes through :func:`git`.
-"""
+run ran, what produced each file, and the names the handbook's story gives its runs (git
+queries through git.py)."""
 from __future__ import annotations
 
 import functools
 import json
 import re
-import subprocess
 from pathlib import Path, PurePosixPath
 
 import nbformat
 from datalad.api import Dataset
 from datalad.local.rerun import get_run_info
 
-from .commands import tool_env
 from .errors import PipelineError
+from .git import git, has_ref
 
 FULL_ID = re.compile(r"[0-9a-f]{40}")
 RUN_MARKER = "DATALAD RUNCMD"  # datalad's subject prefix of a run commit
@@ -40,18 +37,6 @@ def require_revisions(root: Path, revisions: list[str]) -> None:
             if not git(root, "rev-parse", "--verify", "--quiet", f"{end}^{{commit}}"):
                 raise HistoryError(f"{end!r} names no commit here: give a branch, tag or commit "
                                    "(`git branch -a`, `git tag` list them).")
-
-
-def git(root: Path, *args: str) -> str:
-    """git's output without the final newline; '' when git fails (a ref or path that is not
-    there). git-annex is on PATH: git refuses to work in an annexed dataset without it."""
-    done = subprocess.run(["git", *args], cwd=root, env=tool_env(), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True)
-    return done.stdout.rstrip("\n") if done.returncode == 0 else ""
-
-
-def has_ref(root: Path, ref: str) -> bool:
-    return bool(git(root, "rev-parse", "--verify", "--quiet", ref))
 
 
 def refs(root: Path, kind: str = "") -> list[str]:

@@ -1,17 +1,21 @@
-"""What the lines of a command's output mean to the terminal (terminal.py): noise that only the
-log keeps, progress to count, datalad's results, what a notebook found.
+"""What the lines of other tools' output mean to the terminal (terminal.py): noise that only the
+log keeps, progress to count (pip, podman, debootstrap, the prepare notebook's decoding), what a
+notebook found. Datalad's outcomes and a notebook's cells come as data (terminal.py, events.py).
 
-Standard library only, like terminal.py.
+Standard library only.
 """
 import re
 
 # Lines only the log keeps: papermill's cell markers, Jupyter's and datalad's chatter, the
 # engine's layer copying, pip's and debootstrap's per-package lines, notebook set-up output.
 NOISE = re.compile("|".join([
-    r"(Input|Output) Notebook:", r"Executing notebook with kernel:", r"Ending Cell \d+",
+    r"(Input|Output) Notebook:", r"Executing notebook with kernel:", r"(Executing|Ending) Cell \d+",
     r"\[IPKernelApp\] (WARNING \| Kernel is running over TCP|ERROR \| KeyboardInterrupt caught)",
     r"cell \d+: [\d.]+ s$",  # papermill_stable's slow cells: the outcome line has the time
     r"\[INFO\] ", r"action summary:", r"  \w[\w-]* \((ok|notneeded|impossible|error): \d+",
+    # a result rendered as text by a nested datalad call (containers-add's save) that also came
+    # as JSON: counted from the JSON; failures stay visible
+    r"[\w-]+\((ok|notneeded)\): ",
     r"  \[\d+ similar messages? ha(s|ve) been suppressed", r"\(recording state in git\.\.\.\)",
     r"Your branch is (ahead of|behind|up to date)", r'  \(use "git (push|pull)',
     r"Getting image source signatures", r"Copying (blob|config) ", r"Writing manifest",
@@ -29,10 +33,7 @@ NOISE = re.compile("|".join([
 PIP_INSTALLED = re.compile(r"Successfully installed (.+)")
 MISSING_FIND_LINKS = re.compile(r"WARNING: Location '.*' is ignored: "
                                 r"it is neither a file nor a directory\.")
-RESULT = re.compile(r"(?P<action>[\w-]+)\((?P<status>ok|notneeded|impossible|error)\): "
-                    r"(?P<path>.*?)(?: \((?P<type>[\w -]+)\))?(?: \[.*\])?$")
 DATALAD_INFO = re.compile(r"\[INFO\] ([^=\s].*?)\s*$")  # not its "== Command start" banners
-CELL_START = re.compile(r"Executing Cell (\d+)")
 # Inside a cell, the notebook's own output: only what it found (counts, test accuracy, problems)
 # is shown; the environment listing, table heads and figure placeholders stay in the log.
 NOTEBOOK_SHOWS = re.compile(
@@ -40,6 +41,7 @@ NOTEBOOK_SHOWS = re.compile(
 # Progress a command reports, as (pattern, label, unit); groups: done[, total].
 PROGRESS = [
     (re.compile(r"loaded (\d+)/(\d+) images"), "decoding images", "images"),
+    (re.compile(r"features of (\d+)/(\d+) images"), "computing features", "images"),
     (re.compile(r"STEP (\d+)/(\d+): "), "building the image", "steps"),
     (re.compile(r"Collecting \S"), "pip: collecting packages", "packages"),
     (re.compile(r"Installing collected packages: "), "pip: installing packages", ""),

@@ -14,14 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import commands, stages
+from . import commands, process, stages
 
 RAW_IMAGES = "data/raw/imagenette2-160"
 
 
 def timed(args: list[str] | str, cwd: Path) -> float:
     started = time.perf_counter()
-    subprocess.run(args, cwd=cwd, env=commands.tool_env(), check=True, stdin=subprocess.DEVNULL,
+    subprocess.run(args, cwd=cwd, env=process.tool_env(), check=True, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    shell=isinstance(args, str))
     return time.perf_counter() - started
@@ -44,7 +44,7 @@ def measure(root: Path, container: str = stages.CONTAINER, repeats: int = 2) -> 
         commands.run(["datalad", "get", RAW_IMAGES, ".datalad/environments"], cwd=clone,
                      stdout=subprocess.DEVNULL)
         rows = []
-        for stage in stages.STAGES:
+        for stage in stages.names(clone):
             planned = stages.plan(clone, stage)
             recorded, direct = float("inf"), float("inf")
             for _ in range(repeats):

@@ -1,23 +1,48 @@
-"""A progress line with counts and time left that suits both a terminal and a log.
+"""Progress bars (tqdm's) that suit both a terminal and a log.
 
-On a terminal the line is redrawn in place; in a pipe (CI logs, ``| tee``) it becomes plain
-lines, few enough to read. Standard library only, like terminal.py, which uses it.
+On a terminal, tqdm redraws the bar in place. In a pipe (CI logs, ``| tee``) a bar becomes a
+few plain lines in the same format, at 25, 50 and 75 % (a bar without a total: every 30 s), at
+most one every 15 s, and none at all for what is over within 15 s: a log reads as a lesson, not
+as thousands of redraws.
 """
 from __future__ import annotations
 
 import sys
 import time
 
+from tqdm import tqdm
 
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+tqdm.monitor_interval = 0  # no monitor thread: bars are updated and closed by their owner
+
+WITH_TOTAL = ("  {desc} [{bar:20}] {n_fmt}/{total_fmt} {unit} {percentage:3.0f}%  {elapsed}"
+              "{postfix}")
+WITHOUT_TOTAL = "  {desc}: {n_fmt} {unit}  {elapsed}"
+BAR_CHARACTERS = "-#"  # ASCII: the same in every terminal and log
+
+
+def bar_format(total: int | None, unit: str) -> str:
+    return WITH_TOTAL if total else (WITHOUT_TOTAL if unit else "  {desc}  {elapsed}")
+
+
+def time_left(done: int, total: int | None, elapsed: float) -> str:
+    """``01:23 left`` while a bar with a total is under way and has a rate (tqdm puts it after
+    a comma); else ''."""
+    if not total or not done or done >= total:
+        return ""
+    return f"{tqdm.format_interval(elapsed / done * (total - done))} left"
+
+
+def meter(label: str, done: int, total: int | None, unit: str, elapsed: float,
+          even: bool = True) -> str:
+    """A bar's line as tqdm formats it; ``even``: its items take about the same time each, so
+    the time left is worth showing (a notebook's cells do not)."""
+    return tqdm.format_meter(done, total, elapsed, prefix=label, unit=unit,
+                             bar_format=bar_format(total, unit), ascii=BAR_CHARACTERS,
+                             postfix=time_left(done, total, elapsed) if even else "")
 
 
 class ProgressLine:
-    """One progress bar with counts and time left. On a terminal it is redrawn in place; in a
-    pipe (CI logs) it prints a plain line at 25, 50 and 75 % (a bar without a total: every 30 s),
-    at most one every 15 s, and nothing at all for what is over within 15 s."""
+    """One progress bar at a time: a new label or total starts a new one."""
 
     QUIET_FOR = 15.0  # seconds a pipe sees nothing of a bar, and at least between two lines
     REDRAW = 0.2
@@ -26,44 +51,38 @@ class ProgressLine:
         self.out = out or sys.stdout
         self.tty = self.out.isatty() if tty is None else tty
         self.label = None
-        self.drawn = False
+        self.bar: tqdm | None = None
 
-    def start(self, label: str, total: int | None, unit: str) -> None:
+    def start(self, label: str, total: int | None, unit: str, even: bool = True) -> None:
         self.finish()
-        self.label, self.total, self.unit = label, total, unit
-        self.done, self.started, self.last_draw, self.printed = 0, time.monotonic(), 0.0, 0
-        self.quarter = 0
+        self.label, self.total, self.unit, self.even = label, total, unit, even
+        self.done, self.started, self.last_draw, self.quarter = 0, time.monotonic(), 0.0, 0
+        if self.tty:
+            self.bar = tqdm(total=total, desc=label, unit=unit, file=self.out, leave=False,
+                            mininterval=self.REDRAW, bar_format=bar_format(total, unit),
+                            ascii=BAR_CHARACTERS, dynamic_ncols=True)
 
     def update(self, label: str, done: int | None = None, total: int | None = None,
-               unit: str = "") -> None:
+               unit: str = "", even: bool = True) -> None:
         """Set the count of ``label`` (``done`` None: one more); a new label or total starts
-        anew."""
+        anew. ``even``: see :func:`meter`."""
         if label != self.label or total != self.total or (done is not None and done < self.done):
-            self.start(label, total, unit)
+            self.start(label, total, unit, even)
         self.done = self.done + 1 if done is None else done
         self.tick()
-
-    def text(self, now: float) -> str:
-        elapsed = now - self.started
-        if self.total:
-            share = min(1.0, self.done / self.total)
-            bar = "#" * int(share * 20) + "-" * (20 - int(share * 20))
-            left = (elapsed / self.done * (self.total - self.done)) if self.done else None
-            eta = f"  {format_duration(left)} left" if left is not None and share < 1 else ""
-            return (f"  {self.label} [{bar}] {self.done}/{self.total} {self.unit} {share:4.0%}"
-                    f"  {format_duration(elapsed)}{eta}")
-        count = f": {self.done} {self.unit}" if self.unit and self.done else ""
-        return f"  {self.label}{count}  {format_duration(elapsed)}"
 
     def tick(self) -> None:
         if self.label is None:
             return
         now = time.monotonic()
-        if self.tty:
+        if self.bar is not None:
             if now - self.last_draw >= self.REDRAW:
-                self.out.write("\r\033[K" + self.text(now))
-                self.out.flush()
-                self.drawn, self.last_draw = True, now
+                self.bar.n = self.done
+                if self.even:
+                    self.bar.set_postfix_str(time_left(self.done, self.total, now - self.started),
+                                             refresh=False)
+                self.bar.refresh()
+                self.last_draw = now
             return
         if now - self.started < self.QUIET_FOR or now - self.last_draw < self.QUIET_FOR:
             return
@@ -74,21 +93,20 @@ class ProgressLine:
             self.quarter = quarter
         elif now - self.last_draw < 2 * self.QUIET_FOR:
             return
-        self._print(self.text(now), now)
-
-    def _print(self, text: str, now: float) -> None:
-        print(text, file=self.out, flush=True)
-        self.printed, self.last_draw = self.printed + 1, now
+        print(meter(self.label, self.done, self.total, self.unit, now - self.started, self.even),
+              file=self.out, flush=True)
+        self.last_draw = now
 
     def clear(self) -> None:
         """Make room for an ordinary line (on a terminal the next tick draws the bar again)."""
-        if self.tty and self.drawn:
-            self.out.write("\r\033[K")
-            self.out.flush()
-            self.drawn, self.last_draw = False, 0.0
+        if self.bar is not None:
+            self.bar.clear()
+            self.last_draw = 0.0
 
     def finish(self) -> None:
         if self.label is None:
             return
-        self.clear()  # in a pipe no 100 % line: the command's outcome line follows at once
+        if self.bar is not None:  # in a pipe no 100 % line: the outcome line follows at once
+            self.bar.close()
+            self.bar = None
         self.label = None

@@ -9,10 +9,14 @@ marker (after waiting for the lock the orphaned datalad kept) and settles the ru
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import commands, history, lock
+from container import grant, sandbox
+
+from . import commands, history, lock, process
+from .git import git
 
 MARKER = "imageclf-run.json"
 
@@ -37,7 +41,7 @@ def marker_path(root: Path) -> Path:
 def begin(root: Path, stage: str, executed: str, outputs: list[str], failed_dir: str) -> RunState:
     tracked = [path for path in outputs if is_tracked(root, path)]
     existed = [path for path in outputs if (root / path).exists() or (root / path).is_symlink()]
-    state = RunState(stage, history.git(root, "rev-parse", "HEAD"), executed, outputs, tracked,
+    state = RunState(stage, git(root, "rev-parse", "HEAD"), executed, outputs, tracked,
                      existed, failed_dir)
     marker_path(root).write_text(json.dumps(asdict(state)))
     return state
@@ -48,8 +52,7 @@ def end(root: Path) -> None:
 
 
 def is_tracked(root: Path, relative: str) -> bool:
-    return bool(commands.output(["git", "ls-files", "--error-unmatch", "--", literal(relative)],
-                                cwd=root))
+    return bool(git(root, "ls-files", "--error-unmatch", "--", literal(relative)))
 
 
 def literal(relative: str) -> str:
@@ -60,7 +63,7 @@ def literal(relative: str) -> str:
 def recorded_commit(root: Path, state: RunState) -> str | None:
     """The run's record, when HEAD moved from the start commit to a run record that declares
     this stage's executed notebook as an output (datalad committed before the interrupt)."""
-    head = history.git(root, "rev-parse", "HEAD")
+    head = git(root, "rev-parse", "HEAD")
     if head == state.head:
         return None
     record = history.run_record(root, head) or {}
@@ -94,8 +97,7 @@ def clear_stale_index_lock(root: Path) -> None:
 def keep_failed_notebook(root: Path, state: RunState) -> str | None:
     """Move the executed notebook this run wrote (not the committed one) to the failed folder."""
     executed = root / state.executed
-    written = commands.output(["git", "status", "--porcelain", "--", literal(state.executed)],
-                              cwd=root)
+    written = git(root, "status", "--porcelain", "--", literal(state.executed))
     if not (executed.is_file() and not executed.is_symlink() and written):
         return None
     target = root / state.failed_dir / executed.name
@@ -112,7 +114,7 @@ def restore_outputs(root: Path, state: RunState) -> None:
         path = root / output
         # Unstage first: datalad may have been stopped between `git annex add` and its commit,
         # and an unlocked annexed file shows as a staged typechange until reset.
-        commands.output(["git", "reset", "-q", "HEAD", "--", literal(output)], cwd=root)
+        git(root, "reset", "-q", "HEAD", "--", literal(output))
         if is_tracked_in_head(root, output):
             commands.run(["git", "checkout", "HEAD", "--", literal(output)], cwd=root, quiet=True)
         elif output in state.tracked:
@@ -122,8 +124,7 @@ def restore_outputs(root: Path, state: RunState) -> None:
 
 
 def is_tracked_in_head(root: Path, relative: str) -> bool:
-    return bool(commands.output(["git", "rev-parse", "--verify", "--quiet", f"HEAD:{relative}"],
-                                cwd=root))
+    return bool(git(root, "rev-parse", "--verify", "--quiet", f"HEAD:{relative}"))
 
 
 def unfinished(root: Path) -> RunState | None:
@@ -141,16 +142,17 @@ def unfinished(root: Path) -> RunState | None:
 def recover_unfinished(root: Path, previous: bool = True) -> None:
     """Settle a run whose command was killed (``previous``) or stopped between our own steps,
     and say what the history holds."""
+    revoke_grant(root)
     state = unfinished(root)
     if state is None:
         return
-    with commands.shielded():
+    with process.shielded():
         commit, kept = settle(root, state)
         end(root)
     which = (f"The previous run of stage {state.stage}, whose command was stopped," if previous
              else f"This run of stage {state.stage}")
     if commit:
-        subject = history.git(root, "log", "-1", "--format=%s", commit)
+        subject = git(root, "log", "-1", "--format=%s", commit)
         print(f"notice: {which} was recorded after all: commit {commit[:8]} ({subject}).",
               flush=True)
     else:
@@ -158,10 +160,17 @@ def recover_unfinished(root: Path, previous: bool = True) -> None:
               + (f" (its notebook is kept at {kept})" if kept else "") + ".", flush=True)
 
 
+def revoke_grant(root: Path) -> None:
+    """A container run killed as root leaves its outputs with the run's id (container/grant.py):
+    hand them back before anything else touches them."""
+    if os.name == "posix" and os.getuid() == 0:
+        sandbox.remove_ignored(root, grant.revoke(root))
+
+
 def where_things_stand(root: Path) -> str:
     """One sentence on the dataset's state: its commit, and whether anything is unsaved."""
-    head = history.git(root, "log", "-1", "--format=%h (%s)")
-    changed = commands.output(["git", "status", "--porcelain"], cwd=root)
+    head = git(root, "log", "-1", "--format=%h (%s)")
+    changed = git(root, "status", "--porcelain")
     if changed:
         return (f"The dataset is at commit {head} with unsaved changes: "
                 f"{', '.join(changed.splitlines())}.")

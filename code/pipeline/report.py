@@ -21,6 +21,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 
 from . import compare, history
+from .git import git
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:75em}
 table{border-collapse:collapse}
@@ -79,7 +80,7 @@ def run_name(root: Path, commit: str, story_names: dict, results: dict[str, str]
     held = compare.refs_holding(root, commit, results)
     if held:
         return " ".join(held)
-    return history.git(root, "describe", "--tags", "--abbrev=0", commit) or commit[:8]
+    return git(root, "describe", "--tags", "--abbrev=0", commit) or commit[:8]
 
 
 def build(root: Path, output: Path) -> Path:

@@ -13,13 +13,14 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from container import callformat
 from imageclf.classifiers import USES, main_parameter, unused_knobs
 
-from . import checks, commands, lock, recovery
+from . import checks, commands, lock, process, recovery, schema
+from .git import git
 from .checks import StageError, template_fields
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED
 
-STAGES = ("prepare", "train", "evaluate")
 DECLARATION = "stages.yaml"
 CONTAINER = "software"
 EXECUTED_DIR = "executed"
@@ -27,6 +28,41 @@ FAILED_DIR = f"{EXECUTED_DIR}/failed"  # git-ignored: where a failed run's noteb
 REQUIRED_KEYS = ("notebook", "params", "executed", "message", "inputs", "outputs")
 OPTIONAL_KEYS = ("input_folders", "changed_settings")
 DERIVED_FIELDS = ("labels", "main_parameter", "changed_settings")  # message fields made here
+
+
+def _names(description: str) -> dict:
+    return {"type": "array", "items": {"type": "string"},
+            "x-error": f"must list {description}, such as [model_file]."}
+
+
+KEYS_ERROR = (f"stage {{key}} has the keys {{keys}}; a stage has {', '.join(REQUIRED_KEYS)} and "
+              f"may have {', '.join(OPTIONAL_KEYS)}.")
+STAGE_SCHEMA = {
+    "type": "object", "required": list(REQUIRED_KEYS), "additionalProperties": False,
+    "x-error": {"type": "stage {key} must map keys to values.", "required": KEYS_ERROR,
+                "additionalProperties": KEYS_ERROR},
+    "properties": {
+        "notebook": {"type": "string"}, "params": {"type": "string"},
+        "executed": {"type": "string"}, "message": {"type": "string"},
+        "inputs": _names("the parameters whose values are files the stage reads"),
+        "outputs": _names("the parameters whose values are files the stage writes"),
+        "changed_settings": _names("parameters the run message names when changed"),
+        "input_folders": {
+            "type": "object", "required": ["one_per_key_of", "in"],
+            "additionalProperties": False,
+            "properties": {"one_per_key_of": {"type": "string"},
+                           "in": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+            "x-error": "must be `{{one_per_key_of: PARAMETER, in: [FOLDER TEMPLATE, ...]}}`."},
+    },
+}
+DECLARATION_SCHEMA = {
+    "type": "object", "required": ["stages"], "additionalProperties": False,
+    "x-error": "must declare the stages in order under `stages:`, one mapping each.",
+    "properties": {"stages": {"type": "object", "minProperties": 1,
+                              "additionalProperties": STAGE_SCHEMA,
+                              "x-error": "must map each stage's name to its declaration, in "
+                                         "the pipeline's order."}},
+}
 
 
 @dataclass(frozen=True)
@@ -57,28 +93,23 @@ class Stage:
 
 
 def declaration(root: Path) -> dict[str, Stage]:
-    """The stages stages.yaml declares, by name, in order."""
+    """The stages stages.yaml declares, by name, in the pipeline's order."""
     path = root / DECLARATION
     if not path.is_file():
         raise StageError(f"{DECLARATION} is missing: it declares the stages. Restore it with "
                          f"`git checkout -- {DECLARATION}`.")
     loaded = checks.load_yaml(path.read_text(), DECLARATION)
-    entries = loaded.get("stages") if isinstance(loaded, dict) else None
-    if not isinstance(entries, dict) or tuple(entries) != STAGES:
-        raise StageError(f"{DECLARATION} must declare the stages {', '.join(STAGES)}, in this "
-                         "order, under `stages:`.")
-    stages = {}
-    for name, entry in entries.items():
-        keys = set(entry) if isinstance(entry, dict) else set()
-        if not set(REQUIRED_KEYS) <= keys <= {*REQUIRED_KEYS, *OPTIONAL_KEYS}:
-            raise StageError(f"{DECLARATION}: stage {name} has the keys {', '.join(sorted(keys))}; "
-                             f"a stage has {', '.join(REQUIRED_KEYS)} and may have "
-                             f"{', '.join(OPTIONAL_KEYS)}.")
-        stages[name] = Stage(name=name, **{key: entry[key] for key in REQUIRED_KEYS[:4]},
-                             inputs=tuple(entry["inputs"]), outputs=tuple(entry["outputs"]),
-                             input_folders=entry.get("input_folders") or {},
-                             changed_settings=tuple(entry.get("changed_settings", ())))
-    return stages
+    schema.check(loaded, DECLARATION_SCHEMA, DECLARATION, StageError)
+    return {name: Stage(name=name, **{key: entry[key] for key in REQUIRED_KEYS[:4]},
+                        inputs=tuple(entry["inputs"]), outputs=tuple(entry["outputs"]),
+                        input_folders=entry.get("input_folders") or {},
+                        changed_settings=tuple(entry.get("changed_settings", ())))
+            for name, entry in loaded["stages"].items()}
+
+
+def names(root: Path) -> tuple[str, ...]:
+    """The stages' names, in order: the only place they are written is stages.yaml."""
+    return tuple(declaration(root))
 
 
 def path_parameters(root: Path, stage: str) -> set[str]:
@@ -179,9 +210,10 @@ def papermill_args(spec: Stage, params_file: str | None = None, overrides=()) ->
 
 
 def declared_stage(root: Path, stage: str) -> Stage:
-    if stage not in STAGES:
-        raise StageError(f"Unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
-    return declaration(root)[stage]
+    declared = declaration(root)
+    if stage not in declared:
+        raise StageError(f"Unknown stage {stage!r}: choose one of {', '.join(declared)}.")
+    return declared[stage]
 
 
 def declared_parameters(root: Path, stage: str) -> dict:
@@ -196,9 +228,9 @@ def notebook_defaults(spec: Stage, declared: dict) -> dict:
     refused."""
     unknown = sorted(spec.referenced_parameters() - set(declared))
     if unknown:
-        raise StageError(f"{DECLARATION} names {', '.join(unknown)} for stage {spec.name}, but "
-                         f"{spec.notebook} has no such parameter: its parameters are "
-                         f"{', '.join(declared)}.")
+        raise StageError(f"{DECLARATION} names {schema.listed(unknown)} for stage {spec.name}, "
+                         f"but {spec.notebook} has no such parameter: its parameters are "
+                         f"{schema.listed(declared)}.")
     return checks.parameter_defaults(declared, spec.notebook)
 
 
@@ -231,9 +263,15 @@ def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
     return planned
 
 
+def input_files(root: Path, planned: StageRun) -> int:
+    """How many files the run's ``--input`` paths hold, from git's index (subdatasets
+    included): the total of the terminal's 'fetching inputs' bar."""
+    listed = git(root, "ls-files", "--recurse-submodules", "-z", "--", *planned.inputs())
+    return listed.count("\0")
+
+
 def unsaved_changes(root: Path) -> list[str]:
-    status = commands.output(["git", "status", "--porcelain", "--untracked-files=normal"],
-                             cwd=root)
+    status = git(root, "status", "--porcelain", "--untracked-files=normal")
     return [line[3:] for line in status.splitlines() if line.strip()]
 
 
@@ -278,10 +316,12 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
         (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
         state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
         try:
-            commands.run(command, cwd=root)
+            # A dataset registered with the older call format gets the outputs from here.
+            with callformat.outputs_given(planned.outputs()):
+                commands.run(command, cwd=root, inputs=input_files(root, planned))
             recovery.end(root)
         except (commands.CommandFailed, KeyboardInterrupt) as error:
-            with commands.shielded():
+            with process.shielded():
                 commit, kept = recovery.settle(root, state)
                 recovery.end(root)
                 raise outcome(root, stage, error, commit, kept) from None
@@ -295,7 +335,7 @@ def outcome(root: Path, stage: str, error: Exception, commit: str | None,
     signal_name = getattr(error, "signal_name", "SIGINT") if interrupted else ""
     what = f"was interrupted ({signal_name})" if signal_name else "failed"
     if commit:
-        subject = commands.output(["git", "log", "-1", "--format=%s", commit], cwd=root)
+        subject = git(root, "log", "-1", "--format=%s", commit)
         message = (f"Stage {stage} {what} after datalad had recorded it: commit {commit[:8]} "
                    f"({subject}) holds its results.")
     else:

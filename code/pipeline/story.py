@@ -23,7 +23,8 @@ import yaml
 from imageclf.classifiers import main_parameter
 
 from . import commands, compare, history, stages
-from .history import BRANCH, RANDOM_FOREST, READY, SGD_100, STORY_MODELS, has_ref
+from .git import git, has_ref
+from .history import BRANCH, RANDOM_FOREST, READY, SGD_100, STORY_MODELS
 
 
 def has_run(root: Path, stage: str, rev_range: str) -> bool:
@@ -69,7 +70,7 @@ class Story:
                      cwd=self.root)
 
     def checkout(self, branch: str) -> None:
-        if history.git(self.root, "branch", "--show-current") != branch:
+        if git(self.root, "branch", "--show-current") != branch:
             commands.run(["git", "checkout", branch], cwd=self.root)
 
     # Each step: (what it does, whether the history shows it done, how to do it).

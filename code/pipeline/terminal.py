@@ -1,19 +1,25 @@
 """What the terminal shows of a command the pipeline runs, and where the rest goes.
 
-The terminal reads as a lesson: each command as typed (commands.print_command), the lines that teach
-(what the notebook found, errors, git's own answers), one progress line for long steps and a
-one-line outcome with the time. Everything a command printed goes, in full, to a log file under
-the dataset's .git/ (never committed, never seen by datalad status), named at the end; a failed
-command prints the log's last lines with the error. ``VERBOSE=1`` passes everything through.
+The terminal reads as a lesson: each command as typed (commands.print_command), the lines that
+teach (what the notebook found, errors, git's own answers), one progress bar for long steps and
+a one-line outcome with the time. Everything a command printed goes, in full, to a log file
+under the dataset's .git/ (never committed, never seen by datalad status), named at the end; a
+failed command prints the log's last lines with the error. ``VERBOSE=1`` passes everything
+through.
 
-Standard library only: the Makefile runs it with any python3 before .venv exists
-(``python3 code/pipeline/terminal.py -- COMMAND...``).
+What happened is read as data, not from prose: a datalad command runs with ``-f json``, so its
+outcome is counted from its JSON results, and a stage's notebook reports its cells as events
+(events.py). Only the other tools' text (pip, podman, debootstrap) is matched (output_lines.py).
+
+Needs tqdm and the standard library: the Makefile runs it with .venv's python before the
+project's packages are installed (``.venv/bin/python code/pipeline/terminal.py -- COMMAND...``).
 """
 from __future__ import annotations
 
 import atexit
 import collections
 import contextlib
+import json
 import os
 import queue
 import re
@@ -26,14 +32,16 @@ import time
 from pathlib import Path
 
 try:
+    from . import events
     from .errors import EXIT_USAGE
-    from .output_lines import (CELL_START, DATALAD_INFO, MISSING_FIND_LINKS, NOISE,
-                               NOTEBOOK_SHOWS, PIP_INSTALLED, PROGRESS, RESULT)
+    from .output_lines import (DATALAD_INFO, MISSING_FIND_LINKS, NOISE, NOTEBOOK_SHOWS,
+                               PIP_INSTALLED, PROGRESS)
     from .progress import ProgressLine
-except ImportError:  # run as a script by the Makefile, before .venv exists
+except ImportError:  # run as a script by the Makefile, before the project's code is importable
+    import events
     from errors import EXIT_USAGE
-    from output_lines import (CELL_START, DATALAD_INFO, MISSING_FIND_LINKS, NOISE, NOTEBOOK_SHOWS,
-                              PIP_INSTALLED, PROGRESS, RESULT)
+    from output_lines import (DATALAD_INFO, MISSING_FIND_LINKS, NOISE, NOTEBOOK_SHOWS,
+                              PIP_INSTALLED, PROGRESS)
     from progress import ProgressLine
 
 LOG_FOLDER = "imageclf-logs"
@@ -90,39 +98,59 @@ def display_path(path: Path) -> str:
 LOG = SessionLog()
 
 
-def notebook_cells(args: list[str], cwd) -> int | None:
-    """How many cells papermill will execute in the notebook a datalad command runs (the
-    injected parameters cell included), or None when the command names no notebook."""
-    match = re.search(r"papermill (\S+\.ipynb)", " ".join(args))
-    if not match:
+def is_datalad(args: list[str]) -> bool:
+    return bool(args) and Path(args[0]).name == "datalad"
+
+
+def as_json(args: list[str]) -> list[str]:
+    """A datalad command with its results as JSON lines (``-f json``), as the watcher reads
+    them; the command is shown as the reader types it, without this."""
+    return [args[0], "-f", "json", *args[1:]] if is_datalad(args) else list(args)
+
+
+def result_of(line: str) -> dict | None:
+    """A datalad result (``-f json``): a JSON object with an action and a status."""
+    line = line.strip()
+    if not (line.startswith("{") and line.endswith("}")):
         return None
     try:
-        import json
-        return len(json.loads(Path(cwd or ".", match.group(1)).read_text())["cells"]) + 1
-    except (OSError, ValueError, KeyError):
+        found = json.loads(line)
+    except ValueError:
         return None
+    return found if isinstance(found, dict) and "action" in found and "status" in found else None
 
 
-def input_files(args: list[str], cwd) -> int | None:
-    """How many files a datalad run command's --input folders hold (what `get` will report)."""
-    paths = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--input"]
-    if not paths:
-        return None
-    count = 0
-    for path in paths:
-        full = Path(cwd or ".", path)
-        if full.is_dir():
-            count += sum(len(files) for _, _, files in os.walk(full))
-        else:
-            count += 1
-    return count
+def message_of(result: dict) -> str:
+    """A result's message: datalad gives a string or ``[format, arguments...]``."""
+    message = result.get("message")
+    if isinstance(message, (list, tuple)) and message:
+        try:
+            return str(message[0]) % tuple(message[1:])
+        except (TypeError, ValueError):
+            return " ".join(map(str, message))
+    return str(message) if message else ""
+
+
+def render(result: dict, cwd=None) -> str:
+    """A result as datalad's own renderer shows it: ``get(ok): PATH (file) [message]``."""
+    path = result.get("path") or ""
+    if cwd and os.path.isabs(path):
+        relative = os.path.relpath(path, cwd)
+        path = relative if not relative.startswith("..") else path
+    kind = f" ({result['type']})" if result.get("type") else ""
+    message = message_of(result)
+    return (f"{result['action']}({result['status']}): {path}{kind}"
+            + (f" [{message}]" if message else ""))
 
 
 class Watcher:
     """Reads a running command's output line by line: log, filter, progress, outcome."""
 
-    def __init__(self, args: list[str], cwd=None, quiet: bool = False, out=None) -> None:
-        self.args, self.cwd, self.quiet = list(args), cwd, quiet
+    def __init__(self, args: list[str], cwd=None, quiet: bool = False, out=None,
+                 inputs: int | None = None) -> None:
+        """``inputs``: how many files the command's ``get`` will report (the caller knows)."""
+        self.args, self.cwd, self.quiet, self.inputs = list(args), cwd, quiet, inputs
+        self.command = as_json(self.args)  # what runs: datalad's results as JSON lines
         self.out = out or sys.stdout
         self.progress = ProgressLine(self.out)
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
@@ -130,8 +158,6 @@ class Watcher:
         self.in_cell = False
         self.missing_find_links = 0
         self.installed = 0  # packages pip reports as installed
-        self.cells = notebook_cells(self.args, cwd)
-        self.inputs = input_files(self.args, cwd)
         self.started = time.monotonic()
 
     def popen_kwargs(self, given: dict) -> dict:
@@ -140,9 +166,9 @@ class Watcher:
             "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
         return {**given, **stream, "text": True, "errors": "replace", "bufsize": 1}
 
-    def follow(self, process: subprocess.Popen) -> tuple[None, None]:
+    def follow(self, started: subprocess.Popen) -> tuple[None, None]:
         """Handle the output until the command ends; print the outcome (or the log's tail)."""
-        stream = process.stdout if process.stdout is not None else process.stderr
+        stream = started.stdout if started.stdout is not None else started.stderr
         LOG.write(f"\n$ {shlex.join(self.args)}\n")
         lines: queue.Queue = queue.Queue()
 
@@ -161,8 +187,8 @@ class Watcher:
             if line is None:
                 break
             self.handle(line.rstrip("\n"))
-        process.wait()
-        self.finish(process.returncode)
+        started.wait()
+        self.finish(started.returncode)
         return None, None
 
     def show(self, line: str, original: str | None = None) -> None:
@@ -172,17 +198,20 @@ class Watcher:
         print(line, file=self.out, flush=True)
 
     def handle(self, line: str) -> None:
+        result = result_of(line)
+        if result is not None:  # the log and the tail keep it as datalad would have shown it
+            line = render(result, self.cwd)
         LOG.write(line + "\n")
         self.tail.append(line)  # shown lines leave it again: the tail adds only what was hidden
+        if result is not None:
+            self.record(result, line)
+            return
+        event = events.parse(line)
+        if event is not None:
+            self.on_event(event)
+            return
         if self.quiet or not line.strip():
             return
-        cell = CELL_START.match(line)
-        if cell:
-            self.in_cell = True
-            self.progress.update("running the notebook", int(cell.group(1)), self.cells, "cells")
-            return
-        if line.startswith("Ending Cell"):
-            self.in_cell = False
         for pattern, label, unit in PROGRESS:
             found = pattern.search(line)
             if found:
@@ -197,12 +226,8 @@ class Watcher:
                     self.progress.update(label, unit=unit)
                 return
         info = DATALAD_INFO.match(line)
-        if info:  # what datalad is doing now: the progress line's label until the next one
+        if info:  # what datalad says it is doing: the progress bar's label until the next one
             self.progress.update(re.sub(r"\s*\(.*\)$", "", info.group(1)).rstrip(". ")[:60])
-            return
-        result = RESULT.match(line)
-        if result:
-            self.record(result)
             return
         installed = PIP_INSTALLED.match(line)
         if installed:
@@ -218,12 +243,24 @@ class Watcher:
         if not NOISE.match(line):
             self.show(line)
 
-    def record(self, result: re.Match) -> None:
-        action, status = result.group("action"), result.group("status")
+    def on_event(self, event: dict) -> None:
+        """A stage's notebook reports its cells (code/papermill_stable)."""
+        if event["event"] == "cell":
+            self.in_cell = True
+            if not self.quiet:
+                self.progress.update("running the notebook", int(event["index"]) + 1,
+                                     event.get("cells"), "cells", even=False)
+        elif event["event"] == "cell-done":
+            self.in_cell = False
+
+    def record(self, result: dict, shown: str) -> None:
+        action, status = result["action"], result["status"]
         self.results.setdefault((action, status), []).append(
-            (result.group("path"), result.group("type") or ""))
+            (result.get("path") or "", result.get("type") or ""))
+        if self.quiet:
+            return
         if status in ("impossible", "error"):
-            self.show(result.string)
+            self.show(shown)
         elif action == "get" and status == "ok":
             self.progress.update("fetching inputs", total=self.inputs, unit="files")
         elif action in ("run", "rerun"):  # the notebook is done; datalad saves
@@ -266,8 +303,8 @@ class Watcher:
             self.show(f"  {summary or 'done'}  [{elapsed:.1f} s]")
 
 
-def watcher(args: list[str], cwd=None, quiet: bool = False,
-            given: dict | None = None) -> Watcher | None:
+def watcher(args: list[str], cwd=None, quiet: bool = False, given: dict | None = None,
+            inputs: int | None = None) -> Watcher | None:
     """A Watcher for this command, or None when its output should pass through unchanged:
     with VERBOSE=1, or when the caller captures the output itself."""
     given = given or {}
@@ -275,7 +312,7 @@ def watcher(args: list[str], cwd=None, quiet: bool = False,
                 or given.get("stdout", subprocess.DEVNULL) != subprocess.DEVNULL)
     if verbose() or captured:
         return None
-    return Watcher(args, cwd, quiet)
+    return Watcher(args, cwd, quiet, inputs=inputs)
 
 
 def run(args: list[str], **popen_kwargs) -> subprocess.CompletedProcess:
@@ -283,9 +320,9 @@ def run(args: list[str], **popen_kwargs) -> subprocess.CompletedProcess:
     watch = watcher(args, popen_kwargs.get("cwd"), given=popen_kwargs)
     if watch is None:
         return subprocess.run(args, **popen_kwargs)
-    process = subprocess.Popen(args, **watch.popen_kwargs(popen_kwargs))
-    watch.follow(process)
-    return subprocess.CompletedProcess(args, process.returncode)
+    started = subprocess.Popen(watch.command, **watch.popen_kwargs(popen_kwargs))
+    watch.follow(started)
+    return subprocess.CompletedProcess(args, started.returncode)
 
 
 def main(argv: list[str]) -> int:

@@ -10,7 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from container import callformat
+
 from . import commands, history, stages
+from .git import git
 
 
 @dataclass
@@ -34,21 +37,24 @@ def verify_commit(root: Path, commit: str) -> list[Check]:
     if not record:
         raise history.HistoryError(f"{commit[:8]} has no run record: nothing to verify.")
     branch = f"verify-{commit[:8]}"
-    original = (history.git(root, "branch", "--show-current")
-                or history.git(root, "rev-parse", "HEAD"))
+    original = (git(root, "branch", "--show-current")
+                or git(root, "rev-parse", "HEAD"))
     try:
-        commands.run(["datalad", "rerun", "--branch", branch, "--onto", f"{commit}^", commit],
-                     cwd=root)
+        # A record of the call format that did not pass its outputs to the container adapter
+        # gets them from here (as root, the container may write only those).
+        with callformat.outputs_given(record.get("outputs", [])):
+            commands.run(["datalad", "rerun", "--branch", branch, "--onto", f"{commit}^",
+                          commit], cwd=root)
         checks = []
         for output in record.get("outputs", []):
-            same = (history.git(root, "rev-parse", f"HEAD:{output}")
-                    == history.git(root, "rev-parse", f"{commit}:{output}"))
+            same = (git(root, "rev-parse", f"HEAD:{output}")
+                    == git(root, "rev-parse", f"{commit}:{output}"))
             change = "" if same else accuracy_change(root, commit, "HEAD", output)
             checks.append(Check(commit[:8], output, same, change))
         return checks
     finally:
         commands.run(["git", "checkout", "--quiet", "--force", original], cwd=root, quiet=True)
-        history.git(root, "branch", "-D", branch)
+        git(root, "branch", "-D", branch)
 
 
 def verify(root: Path, revision: str) -> list[Check]:
@@ -57,7 +63,7 @@ def verify(root: Path, revision: str) -> list[Check]:
     history.require_revisions(root, [revision])
     stages.require_clean(root)
     commits = history.run_commits(root, [revision], first_parent=True) if ".." in revision else [
-        history.git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")]
+        git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")]
     if not commits or not commits[0]:
         raise history.HistoryError(f"No run commits in {revision!r}.")
     return [check for commit in commits for check in verify_commit(root, commit)]

@@ -157,3 +157,17 @@ def test_consecutive_stream_outputs_are_joined_however_the_kernel_flushed_them()
     # stdout and stderr are flushed independently, so their relative order is timing too.
     outputs = [(o.name, o.text) for o in nb.cells[0].outputs]
     assert outputs == [("stdout", "a\nb\nd\n"), ("stderr", "c\n")]
+
+
+def test_cells_are_reported_as_events_only_when_the_pipeline_asks(notebook, tmp_path):
+    def stderr(env):
+        done = subprocess.run([sys.executable, "-m", "papermill", str(notebook),
+                               str(tmp_path / "out.ipynb"), "-k", "python3", "--engine", "stable",
+                               "--no-progress-bar"], check=True, capture_output=True, text=True,
+                              env={**os.environ, **env})
+        return [line for line in done.stderr.splitlines() if line.startswith("{")]
+
+    asked = stderr({papermill_stable.EVENTS_SWITCH: "1"})
+    assert asked == ['{"event":"cell","index":0,"cells":2}', '{"event":"cell-done","index":0}',
+                     '{"event":"cell","index":1,"cells":2}', '{"event":"cell-done","index":1}']
+    assert stderr({papermill_stable.EVENTS_SWITCH: ""}) == []  # papermill typed by hand

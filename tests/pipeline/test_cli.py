@@ -175,3 +175,25 @@ def test_a_misspelt_revision_is_an_error_not_an_empty_history(dataset):
         result = pipeline(dataset, *args)
         assert result.returncode == errors.EXIT_FAILED, result.stderr
         assert "'nosuch' names no commit here" in result.stderr
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--dry-run"], "add --executor slurm"),
+    (["--executor", "slurm", "-j", "2"], "-j is the local executor's"),
+    (["--executor", "slurm", "--cpus", "0"], "--cpus needs"),
+    (["-j", "0"], "-j needs a number of jobs of at least 1"),
+])
+def test_sweep_options_that_do_not_fit_say_what_to_change(options, says):
+    from pipeline import cli
+    from pipeline.sweep.model import SweepError
+
+    args = cli.parser().parse_args(["sweep", "handbook", *options])
+    with pytest.raises(SweepError, match=says):
+        cli.sweep_executor(args)
+
+
+def test_the_sweep_command_takes_the_shared_container_option_once():
+    from pipeline import cli
+
+    args = cli.parser().parse_args(["sweep", "handbook", "--container", "none", "--no-wait"])
+    assert (args.container, args.no_wait, args.executor) == ("none", True, "local")

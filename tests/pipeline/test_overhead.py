@@ -7,6 +7,7 @@ import tempfile
 
 import pytest
 
+from helpers import STAGES
 from pipeline import overhead, stages
 
 
@@ -73,13 +74,14 @@ def measured(monkeypatch, capsys):
     monkeypatch.setattr(overhead.commands, "run",
                         lambda args, **kwargs: events.append(("run", *args)))
     monkeypatch.setattr(stages, "plan", lambda clone, stage: FakePlan(stage))
+    monkeypatch.setattr(stages, "names", lambda clone: STAGES)
     rows = overhead.measure("/the/dataset", container="software", repeats=2)
     return rows, events, scratches, capsys.readouterr().out
 
 
 def test_rows_keep_the_fastest_of_each_and_their_difference(measured):
     rows = measured[0]
-    assert [row["stage"] for row in rows] == list(stages.STAGES)
+    assert [row["stage"] for row in rows] == list(STAGES)
     by_stage = {row["stage"]: row for row in rows}
     assert (by_stage["prepare"]["containers_run"], by_stage["prepare"]["papermill"]) == (8.0, 7.0)
     assert (by_stage["train"]["containers_run"], by_stage["train"]["papermill"]) == (5.0, 2.0)
@@ -133,6 +135,7 @@ def test_a_failed_measurement_removes_the_scratch_clone_too(monkeypatch):
     monkeypatch.setattr(overhead, "timed", timed)
     monkeypatch.setattr(overhead.commands, "run", lambda args, **kwargs: None)
     monkeypatch.setattr(stages, "plan", lambda clone, stage: FakePlan(stage))
+    monkeypatch.setattr(stages, "names", lambda clone: STAGES)
     with pytest.raises(subprocess.CalledProcessError):
         overhead.measure("/the/dataset")
     assert len(scratches) == 1 and not os.path.exists(scratches[0])

@@ -36,7 +36,9 @@ def test_a_pipe_gets_progress_at_quarters_at_most_every_15_s_and_none_for_short_
     bar.finish()
     lines = out.getvalue().splitlines()
     assert [line.split("]")[1].split()[0] for line in lines] == ["100/400", "200/400", "300/400"]
-    assert "left" in lines[0] and "\r" not in out.getvalue()
+    assert lines[0] == ("  decoding images [#####---------------] 100/400 images  25%  01:39, "
+                        "04:57 left")  # tqdm's meter: the bar, the count, elapsed, time left
+    assert "\r" not in out.getvalue()
 
 
 def test_a_terminal_gets_one_line_redrawn_in_place_and_cleared_for_output(clock):
@@ -46,6 +48,19 @@ def test_a_terminal_gets_one_line_redrawn_in_place_and_cleared_for_output(clock)
     bar.update("fetching inputs", unit="files")
     clock.now += 1
     bar.update("fetching inputs", unit="files")
+    drawn = out.getvalue()
     bar.clear()
-    assert out.getvalue() == ("\r\033[K  fetching inputs: 1 files  0:00"
-                              "\r\033[K  fetching inputs: 2 files  0:01\r\033[K")
+    cleared = out.getvalue()[len(drawn):]
+    assert "\n" not in out.getvalue()  # one line, redrawn in place (tqdm's carriage returns)
+    assert drawn.rstrip().endswith("fetching inputs: 2 files  00:00")
+    assert cleared.startswith("\r") and not cleared.strip()  # room made for an ordinary line
+
+
+def test_a_bar_of_uneven_items_shows_no_time_left(clock):
+    out = io.StringIO()
+    bar = progress.ProgressLine(out, tty=False)
+    for done in range(1, 13):
+        clock.now += 10
+        bar.update("running the notebook", done, 13, "cells", even=False)
+    assert out.getvalue().splitlines()[0] == (
+        "  running the notebook [######--------------] 4/13 cells  31%  00:30")

@@ -3,9 +3,11 @@ import shlex
 import shutil
 
 import nbformat
+import papermill
 import pytest
+import yaml
 
-from helpers import project
+from helpers import STAGES, project
 from imageclf import classifiers
 from pipeline import stages
 
@@ -17,6 +19,19 @@ def root(tmp_path):
         shutil.copytree(project() / folder, tmp_path / folder)
     shutil.copy(project() / stages.DECLARATION, tmp_path)
     return tmp_path
+
+
+def stage_of(root, path) -> str:
+    """A params file's stage: its name (params/best/train.yaml), or for a named configuration
+    (params/ten-classes/best.yaml) the one stage whose notebook declares every setting in it."""
+    names = stages.declaration(root)
+    if path.stem in names:
+        return path.stem
+    settings = set(yaml.safe_load(path.read_text()))
+    fitting = [name for name in names if settings <= set(papermill.inspect_notebook(
+        str(root / "notebooks" / f"{name}.ipynb")))]
+    assert len(fitting) == 1, f"{path}: settings of {fitting or 'no stage'}"
+    return fitting[0]
 
 
 def declared(command: list[str], option: str) -> list[str]:
@@ -51,7 +66,7 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("stage", stages.STAGES)
+@pytest.mark.parametrize("stage", STAGES)
 def test_inputs_outputs_and_message_follow_the_declaration(root, stage):
     planned = stages.plan(root, stage)
     assert planned.inputs() == [f"params/{stage}.yaml", f"notebooks/{stage}.ipynb",
@@ -110,7 +125,10 @@ def test_the_declaration_decides_which_parameters_are_files(root):
 @pytest.mark.parametrize("old, new, expected", [
     ("outputs: [model_file]", "outputs: [model_path]", "model_path for stage train.*model_file"),
     ("    inputs: []\n", "", "stage prepare has the keys .*a stage has notebook"),
-    ("  evaluate:", "  deploy:", "must declare the stages prepare, train, evaluate"),
+    ("outputs: [model_file]", "outputs: model_file",
+     "stages.yaml: stages.train.outputs: must list the parameters whose values are files the "
+     "stage writes"),
+    ("stages:\n", "stage:\n", "stages.yaml: must declare the stages in order under `stages:`"),
 ])
 def test_a_declaration_that_does_not_fit_is_refused(root, old, new, expected):
     declaration = (root / "stages.yaml").read_text()
@@ -130,7 +148,7 @@ def test_params_files_hold_settings_only(root):
     """Paths keep the notebook's defaults: no params file repeats them (issue 15)."""
     for path in sorted((root / "params").rglob("*.yaml")):
         written = stages.checks.read_params_file(root, path.relative_to(root).as_posix(), True)
-        paths = stages.path_parameters(root, path.stem) | {"raw_dir"}
+        paths = stages.path_parameters(root, stage_of(root, path)) | {"raw_dir"}
         assert not set(written) & paths, path
 
 
@@ -176,7 +194,7 @@ def test_params_file_outside_the_dataset_or_missing_is_refused(root, path):
 
 def test_every_committed_params_file_passes_the_checks(root):
     for path in sorted((root / "params").rglob("*.yaml")):
-        stage = path.stem
+        stage = stage_of(root, path)
         relative = path.relative_to(root).as_posix()
         assert stages.plan(root, stage, params_file=relative).stage == stage
 
@@ -203,7 +221,17 @@ def test_unknown_stage_is_refused(root):
         stages.plan(root, "deploy")
 
 
-@pytest.mark.parametrize("stage", stages.STAGES)
+def test_the_stages_names_come_from_the_declaration(root):
+    assert stages.names(root) == ("prepare", "train", "evaluate")
+    declaration = (root / "stages.yaml").read_text()
+    (root / "stages.yaml").write_text(declaration.replace("  evaluate:", "  assess:"))
+    assert stages.names(root) == ("prepare", "train", "assess")
+    assert stages.plan(root, "assess").executed == "executed/evaluate.ipynb"
+    with pytest.raises(stages.StageError, match="choose one of prepare, train, assess"):
+        stages.plan(root, "evaluate")
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_every_params_file_key_is_a_notebook_parameter(root, stage):
     stages.plan(root, stage)  # raises StageError on any key the notebook lacks
 
@@ -243,5 +271,5 @@ def test_the_walkthrough_types_out_the_generated_commands():
         r'"RUN"\] = "([^"]+)" if container == "none" else "([^"]+)"', setup).groups()
     for run, container in ((within, stages.CONTAINER), (without, "none")):
         generated = [stages.plan(project(), stage).datalad_command(container)
-                     for stage in stages.STAGES]
+                     for stage in STAGES]
         assert typed_commands(notebook, run) == generated

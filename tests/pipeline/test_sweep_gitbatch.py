@@ -1,22 +1,7 @@
-"""Git plumbing for many branches at once, on a small git-annex repository."""
-import pytest
-
+"""git-annex's view of many branches at once, on a small git-annex repository."""
 from helpers import git, sh
-from pipeline.sweep import SweepError, gitbatch
+from pipeline.sweep import gitbatch
 from test_sweep_jobs import dataset  # noqa: F401 - a fixture
-
-
-def test_many_objects_come_from_one_reader_each_whole_or_none(dataset):  # noqa: F811
-    # contents that look like the reader's own framing: newlines, a header-like line, no end
-    texts = [b"a\nb\n", b"x 1 blob 3\n\n", b"no newline at the end", b""]
-    for index, text in enumerate(texts):
-        (dataset / f"f{index}").write_bytes(text)
-    sh(["git", "add", "."], dataset)
-    sh(["git", "commit", "--quiet", "-m", "files"], dataset)
-    names = ["HEAD:f0", "HEAD:missing", "HEAD:f1", "nobranch:f0", "HEAD:f2", "HEAD:f3"]
-    assert gitbatch.read_objects(dataset, names) == [texts[0], None, texts[1], None, texts[2],
-                                                     texts[3]]
-    assert gitbatch.read_objects(dataset, []) == []
 
 
 def test_one_fsck_over_many_trees_records_the_files_of_each(dataset):  # noqa: F811
@@ -42,8 +27,3 @@ def test_one_fsck_over_many_trees_records_the_files_of_each(dataset):  # noqa: F
     for key in keys:
         assert "(1 copy)" in git(dataset, "annex", "whereis", "--key", key)
     gitbatch.fsck_trees(dataset, [])  # nothing to check: no git-annex process
-
-
-def test_a_failing_git_command_says_which_one(dataset):  # noqa: F811
-    with pytest.raises(SweepError, match="`git mktree"):
-        gitbatch.plumbing(dataset, "mktree", stdin="not a tree line\n")

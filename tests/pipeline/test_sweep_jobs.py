@@ -1,13 +1,16 @@
-"""A sweep's pushes and its merge on small git-annex repositories (no datalad run, no stages)."""
-import io
+"""A sweep job's clone and push on small git-annex repositories (no datalad run, no stages);
+the commands a job runs."""
 import json
 import threading
 
 import pytest
 
-from helpers import sh
-from pipeline import sweep
-from pipeline.sweep import jobs as sweep_jobs
+from helpers import STAGES, sh
+from pipeline.sweep import stores
+from pipeline.sweep.jobs import Jobs, stage_command
+from pipeline.sweep.merge import job_results
+from pipeline.sweep.model import Job, Sweep
+from test_sweep_sweepfile import GOLF, PARACHUTE, parse
 
 
 @pytest.fixture
@@ -23,16 +26,25 @@ def dataset(tmp_path):
     return root
 
 
-def demo_sweep(names) -> sweep.Sweep:
-    return sweep.Sweep("demo", "sweeps/demo.yaml", {s: f"params/{s}.yaml" for s in sweep.STAGES},
-                       tuple(sweep.Job(name, {"train": {"max_iter": 1}}) for name in names))
+def demo_sweep(names) -> Sweep:
+    return Sweep("demo", "sweeps/demo.yaml", {s: f"params/{s}.yaml" for s in STAGES},
+                 tuple(Job(name, {"train": {"max_iter": 1}}) for name in names))
 
 
-def job_clone(runner, dataset, name: str, accuracy: float):
+def demo_jobs(dataset, names, store=None) -> Jobs:
+    return Jobs(dataset, demo_sweep(names), "none", store or stores.InDataset(dataset))
+
+
+def push(jobs: Jobs, clone, name: str, start=None) -> None:
+    with jobs.shell(name) as shell:
+        jobs.push(clone, f"refs/heads/sweep/demo/{name}", shell, start)
+
+
+def job_clone(jobs, dataset, name: str, accuracy: float):
     """What a job leaves in its clone: a branch with an annexed output and accuracy.json."""
-    folder = runner.scratch / name
-    with open(runner.logs / f"{name}.log", "w") as log:
-        runner.clone(folder, "HEAD", f"sweep/demo/{name}", log)
+    folder = jobs.scratch / name
+    with jobs.shell(name) as shell:
+        jobs.clone(folder, "HEAD", f"sweep/demo/{name}", shell)
     (folder / "model.bin").write_bytes(name.encode() * 1000)
     (folder / "accuracy.json").write_text(json.dumps({"accuracy": accuracy}))
     sh(["git", "annex", "add", "--quiet", "model.bin"], folder)
@@ -42,28 +54,26 @@ def job_clone(runner, dataset, name: str, accuracy: float):
 
 
 def test_jobs_finishing_together_push_one_after_the_other(dataset):
-    runner = sweep_jobs.Runner(dataset, demo_sweep(["a", "b", "c"]), "none", 3, out=io.StringIO())
-    runner.logs.mkdir(parents=True)
-    clones = {name: job_clone(runner, dataset, name, 0.5) for name in "abc"}
+    jobs = demo_jobs(dataset, ["a", "b", "c"])
+    clones = {name: job_clone(jobs, dataset, name, 0.5) for name in "abc"}
     start = threading.Barrier(3)
     errors = []
 
-    def push(name):
+    def push_together(name):
         start.wait()
         try:
-            with open(runner.logs / f"{name}.log", "a") as log:
-                runner.push(clones[name], f"refs/heads/sweep/demo/{name}", log)
+            push(jobs, clones[name], name)
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=push, args=(name,)) for name in clones]
+    threads = [threading.Thread(target=push_together, args=(name,)) for name in clones]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not errors
+    assert list(job_results(dataset, jobs.sweep)) == [f"sweep/demo/{name}" for name in "abc"]
     for name in "abc":
-        assert sweep_jobs.has_result(dataset, f"sweep/demo/{name}")
         # the annexed output is in the dataset and git-annex there knows it
         where = sh(["git", "annex", "whereis", "--branch", f"sweep/demo/{name}"],
                    dataset).stdout
@@ -71,14 +81,24 @@ def test_jobs_finishing_together_push_one_after_the_other(dataset):
     # the clones are private and dead: the dataset never hears of them
     assert "sweep job" not in sh(["git", "annex", "info", "--fast"], dataset).stdout
     for folder in clones.values():
-        runner.remove(folder)
+        jobs.remove(folder)
         assert not folder.exists()
     assert dataset.joinpath("README").read_text() == "dataset\n"
 
 
-def test_jobs_running_together_get_their_own_share_of_the_cores(monkeypatch):
-    monkeypatch.setattr(sweep_jobs.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    assert sweep_jobs.core_shares(2) == ["0,1", "2,3"]
-    assert sweep_jobs.core_shares(3) == ["0", "1", "2,3"]
-    assert sweep_jobs.core_shares(1) == [None]  # one job at a time: all cores
-    assert sweep_jobs.core_shares(5) == [None] * 5  # more jobs than cores: no pinning
+def test_a_job_runs_the_commands_of_a_single_run():
+    demo = parse(f"""
+params: {{train: params/best/train.yaml}}
+jobs:
+  pair: {{prepare: {{categories: {{{GOLF}: golf ball, {PARACHUTE}: parachute}}}},
+          train: {{C: 1.0, augment: none, flip: True}}}}
+""")
+    job = demo.jobs[0]
+    assert stage_command(demo, job, "train", "software") == [
+        "python", "-m", "pipeline", "run", "train", "-f", "params/best/train.yaml",
+        "-p", "C", "1.0", "-p", "augment", "none", "-p", "flip", "True"]
+    assert stage_command(demo, job, "prepare", "none") == [
+        "python", "-m", "pipeline", "run", "prepare", "-p", "categories",
+        f'{{"{GOLF}": "golf ball", "{PARACHUTE}": "parachute"}}', "--container", "none"]
+    assert stage_command(demo, job, "evaluate", "software") == [
+        "python", "-m", "pipeline", "run", "evaluate"]

@@ -4,12 +4,13 @@ import json
 
 import pytest
 
-from helpers import clone_repository, git, sh
+from helpers import STAGES, clone_repository, git, sh
 from pipeline import stages
-from pipeline.sweep import Job, Sweep, reuse
+from pipeline.sweep import reuse
+from pipeline.sweep.model import Job, Sweep
 
 IMAGE = ".datalad/environments/software/image"
-PARAMS = {stage: f"params/{stage}.yaml" for stage in ("prepare", "train", "evaluate")}
+PARAMS = {stage: f"params/{stage}.yaml" for stage in STAGES}
 
 
 def commit_prepare_run(root, planned: stages.StageRun, image: str | None) -> str:

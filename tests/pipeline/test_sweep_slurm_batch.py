@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import sweep
+from helpers import STAGES
 from pipeline.sweep import slurm_batch
+from pipeline.sweep.model import Job, Sweep, SweepError
 
-PAIR = sweep.Sweep("pair", "sweeps/pair.yaml", {s: f"params/{s}.yaml" for s in sweep.STAGES},
-                   (sweep.Job("a b", {"train": {"max_iter": 5}}),))
+PAIR = Sweep("pair", "sweeps/pair.yaml", {s: f"params/{s}.yaml" for s in STAGES},
+             (Job("a b", {"train": {"max_iter": 5}}),))
 
 
 def test_the_script_asks_for_the_resources_and_runs_the_task_entry_point():
@@ -82,5 +83,5 @@ def test_max_array_size_is_read_from_the_cluster_and_defaults_to_slurms(monkeypa
 
 def test_without_sbatch_the_message_says_how_to_get_a_cluster(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(sweep.SweepError, match="code/cluster/slurm.sh start"):
+    with pytest.raises(SweepError, match="code/cluster/slurm.sh start"):
         slurm_batch.require_slurm()

@@ -1,13 +1,14 @@
 """Sweep results through RIA stores (stores.py) on a small DataLad dataset: the siblings, the
 verifyremote gate of git-annex 10.2026, a job's push to the output store and the fetch back."""
-import io
-
 import pytest
 
-from helpers import git, sh
-from pipeline import sweep, terminal
-from pipeline.sweep import jobs as sweep_jobs
+from helpers import STAGES, git, sh
+from pipeline import terminal
+from pipeline.git import has_ref
 from pipeline.sweep import stores
+from pipeline.sweep.jobs import Jobs
+from pipeline.sweep.model import Job, Sweep, SweepError
+from pipeline.sweep.shell import JobFailed
 
 LISTING = """\
 This is the configuration of the remote:
@@ -29,11 +30,11 @@ def test_the_id_to_verify_is_read_from_what_git_annex_shows():
 
 
 def test_a_remote_configured_for_another_store_is_not_verified():
-    with pytest.raises(sweep.SweepError, match="not with url=ria\\+file:///elsewhere"):
+    with pytest.raises(SweepError, match="not with url=ria\\+file:///elsewhere"):
         stores.safe_id(LISTING, "imageclf-output-storage",
                        stores.expected_url(stores.Path("/elsewhere")))
     # a remote of the same type elsewhere is refused too: the location decides
-    with pytest.raises(sweep.SweepError, match="url=ria\\+file:///data/ria/output"):
+    with pytest.raises(SweepError, match="url=ria\\+file:///data/ria/output"):
         stores.safe_id(LISTING, "imageclf-output-storage", stores.ARCHIVES_CONFIG)
 
 
@@ -63,23 +64,26 @@ def make_dataset(tmp_path):
     return root, store
 
 
-def job_branch(runner, name: str):
+def job_branch(runner: Jobs, name: str):
     """What a job leaves in its clone of the input store: a branch with a new annexed output."""
     folder = runner.scratch / name
-    with open(runner.logs / f"{name}.log", "w") as log:
-        runner.clone(folder, git(runner.root, "rev-parse", "HEAD"), f"sweep/demo/{name}", log)
+    with runner.shell(name) as shell:
+        runner.clone(folder, git(runner.root, "rev-parse", "HEAD"), f"sweep/demo/{name}", shell)
     (folder / "model.bin").write_bytes(b"\0" + name.encode() * 1000)
     sh(["git", "annex", "add", "--quiet", "model.bin"], folder)
     sh(["git", "commit", "--quiet", "-m", f"job {name}"], folder)
     return folder
 
 
-def demo_runner(root, store):
-    demo = sweep.Sweep("demo", "sweeps/demo.yaml", {s: f"params/{s}.yaml" for s in sweep.STAGES},
-                       (sweep.Job("a", {}),))
-    runner = sweep_jobs.Runner(root, demo, "none", 1, out=io.StringIO(), store=store)
-    runner.logs.mkdir(parents=True)
-    return runner
+def demo_runner(root, store) -> Jobs:
+    demo = Sweep("demo", "sweeps/demo.yaml", {s: f"params/{s}.yaml" for s in STAGES},
+                 (Job("a", {}),))
+    return Jobs(root, demo, "none", store)
+
+
+def push(runner: Jobs, folder, name: str, start=None) -> None:
+    with runner.shell(name) as shell:
+        runner.push(folder, f"refs/heads/sweep/demo/{name}", shell, start)
 
 
 def test_a_job_pushes_to_the_output_store_and_the_dataset_learns_where_its_output_is(dataset):
@@ -87,10 +91,9 @@ def test_a_job_pushes_to_the_output_store_and_the_dataset_learns_where_its_outpu
     runner = demo_runner(root, store)
     head = git(root, "rev-parse", "HEAD")
     folder = job_branch(runner, "a")
-    with open(runner.logs / "a.log", "a") as log:
-        runner.push(folder, "refs/heads/sweep/demo/a", log, head)
+    push(runner, folder, "a", head)
     # the branch is in the output store, not yet in the dataset, which was not touched
-    assert sweep_jobs.has_result(store.results, "sweep/demo/a") is False  # no accuracy.json
+    assert not has_ref(store.results, "refs/heads/sweep/demo/a:accuracy.json")  # no result
     assert git(store.results, "rev-parse", "sweep/demo/a") == git(folder, "rev-parse", "HEAD")
     assert not git(root, "branch", "--list", "sweep/demo/a")
     # the launcher packs the store's refs now and then: the branch is still there
@@ -110,13 +113,12 @@ def test_a_job_pushes_to_the_output_store_and_the_dataset_learns_where_its_outpu
     assert git(root, "remote").split().count(stores.OUTPUT) == 1
     # a local sweep without --ria still pushes into the dataset: its clones leave the stores'
     # special remotes off (auto-enabled, unverified, they would block every write)
-    local = sweep_jobs.Runner(root, runner.sweep, "none", 1, out=io.StringIO())
+    local = Jobs(root, runner.sweep, "none", stores.InDataset(root))
     folder = job_branch(local, "b")
-    with open(local.logs / "b.log", "a") as log:
-        local.push(folder, "refs/heads/sweep/demo/b", log)
+    push(local, folder, "b")
     assert git(root, "rev-parse", "sweep/demo/b") == git(folder, "rev-parse", "HEAD")
     # stores in another folder would need other siblings: refused, with what to do
-    with pytest.raises(sweep.SweepError, match="git remote rename imageclf-input old-"):
+    with pytest.raises(SweepError, match="git remote rename imageclf-input old-"):
         stores.RiaStores(root, root.parent / "other").set_up()
 
 
@@ -125,8 +127,8 @@ def test_without_verifying_the_store_remotes_git_annex_refuses_the_push(dataset,
     runner = demo_runner(root, store)
     monkeypatch.setattr(stores, "verify", lambda *args: None)
     folder = job_branch(runner, "a")
-    with open(runner.logs / "a.log", "a") as log, pytest.raises(sweep_jobs.JobFailed):
-        runner.push(folder, "refs/heads/sweep/demo/a", log, git(root, "rev-parse", "HEAD"))
+    with pytest.raises(JobFailed):
+        push(runner, folder, "a", git(root, "rev-parse", "HEAD"))
     assert "unverified special remote" in (runner.logs / "a.log").read_text()
     assert not git(store.results, "branch", "--list", "sweep/demo/a")
 
@@ -150,8 +152,7 @@ def test_an_output_the_input_store_lacks_goes_to_the_output_store_even_if_unchan
     (folder / "pixels.bin").write_bytes(b"\0pixels" * 100)  # recomputed: the same bytes
     sh(["git", "annex", "add", "--quiet", "pixels.bin"], folder)
     assert not git(folder, "diff", "--name-only", head, "HEAD", "--", "pixels.bin")
-    with open(runner.logs / "a.log", "a") as log:
-        runner.push(folder, "refs/heads/sweep/demo/a", log, head)
+    push(runner, folder, "a", head)
     store.collect("demo")
     assert "[imageclf-output-storage]" in git(root, "annex", "whereis", "pixels.bin")
 
@@ -174,8 +175,8 @@ def test_a_reused_prepares_outputs_got_after_the_input_store_was_pushed_reach_th
     store.share_bases("demo", ["pixels.bin"])
     runner = demo_runner(root, store)
     folder = runner.scratch / "a"
-    with open(runner.logs / "a.log", "w") as log:
-        runner.clone(folder, base, "sweep/demo/a", log)
+    with runner.shell("a") as shell:
+        runner.clone(folder, base, "sweep/demo/a", shell)
     sh(["git", "annex", "get", "--quiet", "pixels.bin"], folder)
     assert (folder / "pixels.bin").read_bytes() == content
     assert git(store.results, "rev-parse", base) == git(root, "rev-parse", "HEAD")

@@ -1,59 +1,61 @@
 import io
+import json
 import subprocess
 import sys
 
 import pytest
 
-from pipeline import terminal
+from pipeline import events, terminal
 
-# What `datalad containers-run` of the prepare stage prints (abridged from a real run).
-PREPARE_OUTPUT = """\
-[INFO] Making sure inputs are available (this may take some time)
-get(ok): data/raw/imagenette2-160/train/n03445777/ILSVRC2012_val_00000001.JPEG (file)
-get(ok): data/raw/imagenette2-160/train/n03445777/ILSVRC2012_val_00000002.JPEG (file)
-get(ok): data/raw/imagenette2-160/val/n03445777/ILSVRC2012_val_00000003.JPEG (file)
-[INFO] == Command start (output follows) =====
-Input Notebook:  notebooks/prepare.ipynb
-Output Notebook: executed/prepare.ipynb
-[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication is...
-Executing notebook with kernel: python3
-Executing Cell 1---------------------------------------
-Ending Cell 1------------------------------------------
-Executing Cell 6---------------------------------------
-container: software
-numpy: 2.4.6
+def result(action, status, path, kind, message=None) -> str:
+    """A result line as ``datalad -f json`` prints it."""
+    found = {"action": action, "status": status, "path": path, "type": kind}
+    return json.dumps({**found, **({"message": message} if message else {})})
 
-Ending Cell 6------------------------------------------
-Executing Cell 8---------------------------------------
-1911 training images, 789 test images
 
-                                            filename      label
-0  data/raw/imagenette2-160/train/n03445777/ILSVR...  golf ball
-Ending Cell 8------------------------------------------
-Executing Cell 10--------------------------------------
-loaded 500/1911 images
+def cell(index, cells=13) -> str:
+    """A cell's start, as the stable papermill engine reports it (and papermill's own line)."""
+    return (events.line("cell", index=index, cells=cells) + "\n"
+            + f"Executing Cell {index + 1}---------------------------------------")
 
-loaded 1911/1911 images
 
-1911 images -> data/train.csv, data/train-pixels.npy
-Ending Cell 10-----------------------------------------
-Executing Cell 12--------------------------------------
-<Figure size 600x160 with 1 Axes>
-Ending Cell 12-----------------------------------------
-[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.
-cell 9: 1.8 s
-[INFO] == Command exit (modification check follows) =====
-run(ok): /work/ds (dataset) [python3 code/container/adapter.py run .d...]
-add(ok): data/test.csv (file)
-add(ok): data/train.csv (file)
-add(ok): executed/prepare.ipynb (file)
-save(ok): . (dataset)
-action summary:
-  add (ok: 3)
-  get (notneeded: 4, ok: 3)
-  run (ok: 1)
-  save (notneeded: 1, ok: 1)
-"""
+def cell_done(index) -> str:
+    return (f"Ending Cell {index + 1}------------------------------------------\n"
+            + events.line("cell-done", index=index))
+
+
+# What `datalad -f json containers-run` of the prepare stage prints (abridged from a real run).
+PREPARE_OUTPUT = "\n".join([
+    "[INFO] Making sure inputs are available (this may take some time)",
+    result("get", "ok", "/work/ds/data/raw/imagenette2-160/train/n03445777/ILSVRC2012_val_00000001"
+           ".JPEG", "file"),
+    result("get", "ok", "data/raw/imagenette2-160/train/n03445777/ILSVRC2012_val_00000002.JPEG",
+           "file"),
+    result("get", "ok", "data/raw/imagenette2-160/val/n03445777/ILSVRC2012_val_00000003.JPEG",
+           "file"),
+    "[INFO] == Command start (output follows) =====",
+    "Input Notebook:  notebooks/prepare.ipynb",
+    "Output Notebook: executed/prepare.ipynb",
+    "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication...",
+    "Executing notebook with kernel: python3",
+    cell(0), cell_done(0),
+    cell(5), "container: software", "numpy: 2.4.6", "", cell_done(5),
+    cell(7), "1911 training images, 789 test images", "",
+    "                                            filename      label",
+    "0  data/raw/imagenette2-160/train/n03445777/ILSVR...  golf ball", cell_done(7),
+    cell(9), "loaded 500/1911 images", "", "loaded 1911/1911 images", "",
+    "1911 images -> data/train.csv, data/train-pixels.npy", cell_done(9),
+    cell(11), "<Figure size 600x160 with 1 Axes>", cell_done(11),
+    "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.",
+    "cell 9: 1.8 s",
+    "[INFO] == Command exit (modification check follows) =====",
+    result("run", "ok", "/work/ds", "dataset",
+           ["%s", "python3 code/container/adapter.py run .d..."]),
+    result("add", "ok", "data/test.csv", "file"),
+    result("add", "ok", "data/train.csv", "file"),
+    result("add", "ok", "executed/prepare.ipynb", "file"),
+    result("save", "ok", "/work/ds", "dataset"),
+]) + "\n"
 
 
 class Clock:
@@ -86,7 +88,7 @@ STAGE_COMMAND = ("datalad", "containers-run", "papermill notebooks/prepare.ipynb
 
 def watch_lines(text: str, args=STAGE_COMMAND) -> tuple[list[str], terminal.Watcher]:
     out = io.StringIO()
-    watcher = terminal.Watcher(list(args), out=out)
+    watcher = terminal.Watcher(list(args), cwd="/work/ds", out=out)
     for line in text.splitlines():
         watcher.handle(line)
     watcher.finish(0)
@@ -101,23 +103,55 @@ def test_a_stage_shows_what_the_notebook_found_and_a_one_line_outcome(log, clock
     ]
     logged = log.path.read_text()  # the log keeps every line, noise included
     assert "Executing Cell 10" in logged and "Kernel is running over TCP" in logged
-    assert ("get(ok): data/raw/imagenette2-160/val/n03445777/ILSVRC2012_val_00000003.JPEG (file)"
-            in logged)
+    # datalad's results as its own renderer shows them, paths relative to the dataset
+    assert ("get(ok): data/raw/imagenette2-160/train/n03445777/ILSVRC2012_val_00000001.JPEG "
+            "(file)\n" in logged)
+    assert "run(ok): . (dataset) [python3 code/container/adapter.py run .d...]" in logged
+
+
+def test_datalad_runs_with_json_results_and_is_shown_as_typed():
+    watcher = terminal.Watcher(["datalad", "save", "-m", "x"])
+    assert watcher.command == ["datalad", "-f", "json", "save", "-m", "x"]
+    assert terminal.Watcher(["git", "status"]).command == ["git", "status"]
+
+
+def test_the_notebooks_cells_drive_the_progress_bar(log, clock):
+    out = io.StringIO()
+    watcher = terminal.Watcher(list(STAGE_COMMAND), out=out)
+    watcher.progress.tty = True
+    watcher.handle(events.line("cell", index=2, cells=12))
+    assert watcher.progress.label == "running the notebook"
+    assert (watcher.progress.done, watcher.progress.total) == (3, 12)
+    watcher.handle("a line the notebook printed")  # inside a cell: not a finding, not shown
+    watcher.handle(events.line("cell-done", index=2))
+    watcher.handle("Switched to a new branch 'x'")  # outside a cell: shown
+    watcher.finish(0)
+    assert "a line the notebook printed" not in out.getvalue()
+    assert "Switched to a new branch 'x'" in out.getvalue()
+
+
+def test_the_inputs_bar_counts_up_to_the_total_its_caller_gave(log, clock):
+    watcher = terminal.Watcher(list(STAGE_COMMAND), out=io.StringIO(), inputs=1350)
+    watcher.handle(result("get", "ok", "data/raw/a.JPEG", "file"))
+    watcher.handle(result("get", "ok", "data/raw/b.JPEG", "file"))
+    assert (watcher.progress.label, watcher.progress.done, watcher.progress.total) == (
+        "fetching inputs", 2, 1350)
 
 
 def test_a_rerun_of_a_range_counts_its_runs(log, clock):
-    shown, _ = watch_lines("run(ok): /work/ds (dataset) [papermill ...]\n"
-                           "run(ok): /work/ds (dataset) [papermill ...]\n"
-                           "add(ok): model.joblib (file)\n"
-                           "save(ok): . (dataset)\nsave(ok): . (dataset)\n",
-                           args=("datalad", "rerun", "ready4analysis..SGD-100"))
+    shown, _ = watch_lines("\n".join([
+        result("run", "ok", "/work/ds", "dataset", "papermill ..."),
+        result("run", "ok", "/work/ds", "dataset", "papermill ..."),
+        result("add", "ok", "model.joblib", "file"),
+        result("save", "ok", "/work/ds", "dataset"), result("save", "ok", "/work/ds", "dataset")]),
+        args=("datalad", "rerun", "ready4analysis..SGD-100"))
     assert shown == ["  run(ok) x2, add(ok) model.joblib, save(ok) x2  [0.0 s]"]
 
 
 def test_unknown_lines_and_errors_are_shown(log, clock):
     shown, _ = watch_lines("Switched to a new branch 'randomforest'\n"
-                           "get(error): data/raw/x.JPEG (file) [not available]\n"
-                           "[ERROR] something broke\n",
+                           + result("get", "error", "data/raw/x.JPEG", "file", "not available")
+                           + "\n[ERROR] something broke\n",
                            args=("git", "checkout", "-b", "randomforest"))
     assert shown == ["Switched to a new branch 'randomforest'",
                      "get(error): data/raw/x.JPEG (file) [not available]",
@@ -156,3 +190,31 @@ def test_verbose_and_captured_output_pass_through(monkeypatch):
     assert terminal.watcher(["git", "status"], given={"stdout": subprocess.PIPE}) is None
     monkeypatch.setenv("VERBOSE", "1")
     assert terminal.watcher(["git", "status"]) is None
+
+
+@pytest.mark.parametrize("found, shown", [
+    ({"action": "unlock", "status": "ok", "path": "/work/ds/model.joblib", "type": "file"},
+     "unlock(ok): model.joblib (file)"),
+    ({"action": "save", "status": "ok", "path": "/work/ds", "type": "dataset"},
+     "save(ok): . (dataset)"),
+    ({"action": "add-archive-content", "status": "ok", "type": "file",
+      "path": "/tmp/imagenette/imagenette2-160.tgz"},
+     "add-archive-content(ok): /tmp/imagenette/imagenette2-160.tgz (file)"),
+    ({"action": "get", "status": "impossible", "path": "/work/ds/data/raw/imagenette2-160/val",
+      "type": "directory", "message": "path not associated with any dataset"},
+     "get(impossible): data/raw/imagenette2-160/val (directory) [path not associated with any "
+     "dataset]"),
+    ({"action": "rerun", "status": "error", "path": "/work/ds",
+      "message": ["no command for %s", "3a6d2b1"]}, "rerun(error): . [no command for 3a6d2b1]"),
+])
+def test_datalad_results_are_read_from_json_and_shown_as_datalad_shows_them(found, shown):
+    line = json.dumps(found)
+    assert terminal.result_of(line) == found
+    assert terminal.render(found, "/work/ds") == shown
+
+
+@pytest.mark.parametrize("line", ["  get (notneeded: 3, ok: 2709)", "get(ok): x (file)",
+                                  '{"event": "cell", "index": 1, "cells": 3}', "{not json}",
+                                  '{"action": "save"}'])
+def test_prose_events_and_incomplete_objects_are_not_results(line):
+    assert terminal.result_of(line) is None

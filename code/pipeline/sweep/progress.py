@@ -1,8 +1,8 @@
 """The sweep's progress: jobs done, running and failed, time left and the best accuracy so far.
 
-On a terminal one line is redrawn in place, with a line per finished job above it; in a pipe (CI
-logs, ``| tee``) each finished job is one plain line with the counts, and a status line comes
-every minute while nothing finishes. Job threads only count; the main thread draws.
+On a terminal one line is redrawn in place (a tqdm bar), with a line per finished job above it;
+in a pipe (CI logs, ``| tee``) each finished job is one plain line with the counts, and a status
+line comes every minute while nothing finishes. Job threads only count; the main thread draws.
 """
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import sys
 import threading
 import time
 
-from ..progress import format_duration
+from tqdm import tqdm
+
+from .shell import Outcome
+
+format_duration = tqdm.format_interval
 
 
 class SweepProgress:
     QUIET_FOR = 60.0  # seconds a pipe waits for news before it gets a status line
-    REDRAW = 0.5
 
     def __init__(self, name: str, total: int, parallel: int, out=None, tty: bool | None = None):
         self.name, self.total, self.parallel = name, total, parallel
@@ -28,8 +31,8 @@ class SweepProgress:
         self.durations: list[float] = []
         self.best: tuple[float, str] | None = None
         self.began = self.last_line = time.monotonic()
-        self.last_draw = 0.0
-        self.drawn = False
+        self.bar = tqdm(total=total, desc=self.status(), file=self.out, leave=False,
+                        bar_format="  {desc}", dynamic_ncols=True) if self.tty else None
 
     # -- counting (any thread) ----------------------------------------------------------------
     def known(self, job: str, accuracy: float | None) -> None:
@@ -51,7 +54,7 @@ class SweepProgress:
             self.best = (accuracy, job)
 
     # -- drawing (main thread) ----------------------------------------------------------------
-    def finished(self, outcome) -> None:
+    def finished(self, outcome: Outcome) -> None:
         with self.guard:
             self.running.discard(outcome.name)
             if outcome.ok:
@@ -94,22 +97,20 @@ class SweepProgress:
 
     def tick(self) -> None:
         now = time.monotonic()
-        if self.tty:
-            if now - self.last_draw >= self.REDRAW:
-                self.out.write("\r\033[K  " + self.status(now))
-                self.out.flush()
-                self.drawn, self.last_draw = True, now
+        if self.bar is not None:
+            self.bar.n = self.done + self.failed
+            self.bar.set_description_str(self.status(now))  # tqdm redraws at most every 0.1 s
         elif now - self.last_line >= self.QUIET_FOR:
             print("  " + self.status(now), file=self.out, flush=True)
             self.last_line = now
 
     def clear(self) -> None:
-        if self.tty and self.drawn:
-            self.out.write("\r\033[K")
-            self.out.flush()
-            self.drawn, self.last_draw = False, 0.0
+        if self.bar is not None:
+            self.bar.clear()
 
     def close(self) -> None:
-        self.clear()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
         if self.total:
             print("  " + self.status(), file=self.out, flush=True)

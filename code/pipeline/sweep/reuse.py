@@ -15,20 +15,20 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .. import commands, history, lock, stages
+from .. import history, lock, process, stages
 from ..checks import StageError
-from . import Job, Sweep
-from .jobs import BASE_REFS, git, text_value
+from ..git import config, git, has_ref
+from .jobs import base_ref, text_value
+from .model import Job, Sweep
 
 SWEEP_FILES = "sweeps/"
-LATER_STAGES = ("train", "evaluate")
 
 
 def expected_call(root: Path, sweep: Sweep, job: Job) -> stages.StageRun | None:
-    overrides = [(name, text_value(value))
-                 for name, value in job.stage_overrides("prepare").items()]
+    shared = sweep.shared_stage
+    overrides = [(name, text_value(value)) for name, value in job.stage_overrides(shared).items()]
     try:
-        return stages.plan(root, "prepare", overrides, sweep.params["prepare"])
+        return stages.plan(root, shared, overrides, sweep.params[shared])
     except StageError:
         return None  # the job's own prepare will say what is wrong
 
@@ -59,8 +59,8 @@ def unaffected(root: Path, sweep: Sweep, run: str, record: dict, head: str) -> b
     later_outputs = {path for commit in history.run_commits(root, [f"{run}..{head}"])
                      for path in (history.run_record(root, commit) or {}).get("outputs", [])}
     declared = stages.declaration(root)
-    allowed = later_outputs | {declared[s].params for s in LATER_STAGES} | {
-        sweep.params[s] for s in LATER_STAGES}
+    allowed = later_outputs | {declared[s].params for s in sweep.job_stages} | {
+        sweep.params[s] for s in sweep.job_stages}
     own = [*record.get("inputs", []), *record.get("outputs", []), stages.DECLARATION]
     for path in git(root, "diff", "--name-only", "--no-renames", run, head).splitlines():
         if touches(path, own) or not (path in allowed or path.startswith(SWEEP_FILES)):
@@ -72,13 +72,13 @@ def unaffected(root: Path, sweep: Sweep, run: str, record: dict, head: str) -> b
 def reusable_prepare(root: Path, sweep: Sweep, job: Job, head: str,
                      container: str) -> str | None:
     """The run commit whose prepare result at ``head`` this job can start from, or None."""
-    run = history.current_run(root, head, "prepare")
+    run = history.current_run(root, head, sweep.shared_stage)
     record = history.run_record(root, run) if run else None
     planned = expected_call(root, sweep, job) if record else None
     if planned is None:
         return None
-    image = None if container == "none" else git(
-        root, "config", "-f", ".datalad/config", "--get", f"datalad.containers.{container}.image")
+    image = None if container == "none" else config(
+        root, f"datalad.containers.{container}.image", ".datalad/config")
     if not same_call(record, planned, image) or not unaffected(root, sweep, run, record, head):
         return None
     return run
@@ -91,8 +91,8 @@ def reuse_prepares(root: Path, sweep: Sweep, todo: list[Job], head: str, tree: s
     reused: dict[str, str] = {}
     for job in todo:
         key = sweep.prepare_key(job, tree)
-        ref = f"{BASE_REFS}/{sweep.name}/{key}"
-        if key in reused or git(root, "rev-parse", "--verify", "--quiet", ref):
+        ref = base_ref(sweep, key)
+        if key in reused or has_ref(root, ref):
             continue
         run = reusable_prepare(root, sweep, job, head, container)
         if run and not mark:
@@ -102,7 +102,7 @@ def reuse_prepares(root: Path, sweep: Sweep, todo: list[Job], head: str, tree: s
                 # the jobs take its outputs from this dataset: their content must be here
                 outputs = history.run_record(root, run)["outputs"]
                 got = subprocess.run(["datalad", "get", "--", *outputs], cwd=root,
-                                     env=commands.tool_env(), stdin=subprocess.DEVNULL,
+                                     env=process.tool_env(), stdin=subprocess.DEVNULL,
                                      capture_output=True)
                 if got.returncode == 0:
                     git(root, "update-ref", ref, head)

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import Sweep, SweepError
+from .model import Sweep, SweepError
 
 MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize: the highest array index is one less
 

@@ -19,20 +19,18 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 from pathlib import Path
 
 from .. import commands, lock
+from ..git import config, git
 from ..inputdata import SUBDATASET
-from . import SweepError
 from .gitbatch import fsck_trees
+from .model import SweepError
 
 INPUT, OUTPUT = "imageclf-input", "imageclf-output"
 DEFAULT_FOLDER = "imageclf-ria"  # under the dataset's .git unless --ria names another folder
 PUSH_LOCK = "imageclf-push.lock"  # in the output store's repository: one git push at a time
-
-
-def git(repo: Path, *args: str) -> str:
-    return commands.output(["git", *args], cwd=repo)
 
 
 def storage(sibling: str) -> str:
@@ -50,7 +48,7 @@ def store_repo(store: Path, dataset_id: str) -> Path:
 
 
 def dataset_id(root: Path) -> str:
-    found = git(root, "config", "-f", str(root / ".datalad" / "config"), "datalad.dataset.id")
+    found = config(root, "datalad.dataset.id", str(root / ".datalad" / "config"))
     if not found:
         raise SweepError(f"{root} has no DataLad dataset id (.datalad/config): RIA stores keep "
                          "datasets by id; run the sweep in the project's dataset.")
@@ -96,30 +94,27 @@ class InDataset:
         self.root = root
         self.source = root
         self.results = root  # where pushed branches and prepare refs are found
-
-    def describe(self) -> str:
-        return "its branch pushed into the dataset"
+        self.results_place = "in the dataset"
+        self.push_guard = threading.Lock()  # lock.hold is re-entrant per process, not per thread
 
     def set_up(self) -> None:
         """Nothing to create: the dataset is its own store."""
 
-    def connect(self, runner, clone: Path, log) -> None:
+    def connect(self, shell, clone: Path) -> None:
         """Before the checkout: nothing beyond the clone's origin."""
 
-    def ready(self, runner, clone: Path, start: str, log) -> None:
-        """After ``git annex init``: the origin is a git remote, nothing to verify."""
+    def ready(self, shell, clone: Path, start: str, image: str) -> None:
+        """After ``git annex init``: the origin is a git remote, nothing to verify; the image
+        comes by hard link from the dataset when the first stage needs it."""
 
-    def push(self, runner, clone: Path, ref: str, start: str | None, log) -> None:
-        with runner.push_guard, lock.hold(self.root,
-                                          command=f"sweep {runner.sweep.name}: push {ref}"):
+    def push(self, shell, clone: Path, ref: str, start: str | None, label: str) -> None:
+        with self.push_guard, lock.hold(self.root, command=label):
             # Once started, a push finishes even on Ctrl-C (its group does not get the signal),
             # so a branch is in the dataset whole or not at all.
-            runner.sh(["git", "annex", "copy", "--quiet", "--to", "origin"], clone, log,
-                      finish=True)
-            runner.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, log,
-                      finish=True)
-            runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root,
-                      log, finish=True)
+            shell.sh(["git", "annex", "copy", "--quiet", "--to", "origin"], clone, "push")
+            shell.sh(["git", "push", "--quiet", "origin", f"HEAD:{ref}"], clone, "push")
+            shell.sh(["git", "annex", "fsck", "--fast", "--quiet", "--branch", ref], self.root,
+                     "push")
 
     def share_bases(self, sweep_name: str, outputs: list[str]) -> None:
         """The jobs read the prepare refs and their outputs from the dataset itself."""
@@ -143,9 +138,7 @@ class RiaStores:
         ident = dataset_id(root)
         self.source = store_repo(self.input, ident)
         self.results = store_repo(self.output, ident)
-
-    def describe(self) -> str:
-        return f"results through the RIA stores in {self.folder}"
+        self.results_place = f"in the output store ({OUTPUT})"
 
     # -- in the user's dataset, under its lock ------------------------------------------------
     def set_up(self) -> None:
@@ -221,37 +214,35 @@ class RiaStores:
                          cwd=self.results, quiet=True)
 
     # -- in a job's clone ---------------------------------------------------------------------
-    def connect(self, runner, clone: Path, log) -> None:
+    def connect(self, shell, clone: Path) -> None:
         """The output store as a git remote (prepare refs come from there, branches go there),
         and the input store as where data/raw is installed from (as datalad clone would set)."""
-        runner.sh(["git", "remote", "add", OUTPUT, str(self.results)], clone, log)
-        runner.sh(["git", "config", "datalad.get.subdataset-source-candidate-200" + INPUT,
-                   ria_url(self.input) + "#{id}"], clone, log)
+        shell.sh(["git", "remote", "add", OUTPUT, str(self.results)], clone)
+        shell.sh(["git", "config", "datalad.get.subdataset-source-candidate-200" + INPUT,
+                  ria_url(self.input) + "#{id}"], clone)
 
-    def ready(self, runner, clone: Path, start: str, log) -> None:
+    def ready(self, shell, clone: Path, start: str, image: str) -> None:
         """Verify the auto-enabled store remotes (else no write, no push); a job starting from a
         shared prepare learns that its annexed outputs are in the output store; the image."""
         for name, store in ((INPUT, self.input), (OUTPUT, self.output)):
-            verify(runner, clone, storage(name), expected_url(store), log)
+            verify(shell, clone, storage(name), expected_url(store))
         if start.startswith("refs/"):
-            runner.sh(["git", "annex", "fsck", "--fast", "--quiet", "--from", storage(OUTPUT)],
-                      clone, log)
+            shell.sh(["git", "annex", "fsck", "--fast", "--quiet", "--from", storage(OUTPUT)],
+                     clone)
         # The image is a copy from the store here (not a hard link): counted as the job's fixed
         # cost, not as its first stage's.
-        image = git(clone, "config", "-f", ".datalad/config", "--get",
-                    f"datalad.containers.{runner.container}.image")
-        if runner.container != "none" and image:
-            runner.sh(["git", "annex", "get", "--quiet", image], clone, log)
+        if image:
+            shell.sh(["git", "annex", "get", "--quiet", image], clone, "image")
 
-    def push(self, runner, clone: Path, ref: str, start: str | None, log) -> None:
+    def push(self, shell, clone: Path, ref: str, start: str | None, label: str) -> None:
         """Every annexed file the clone holds and the input store lacks (its new outputs, and
         outputs equal to ones your dataset has but never pushed, such as a prepare's pixels in a
         clone without their content) to the output store's special remote, then its branch, one
         ``git push`` at a time (flock); the git-annex branch stays in the clone."""
-        runner.sh(["git", "annex", "copy", "--quiet", "--to", storage(OUTPUT), "--not", "--in",
-                   storage(INPUT)], clone, log, finish=True)
-        runner.sh(["flock", str(self.results / PUSH_LOCK), "git", "push", "--quiet", OUTPUT,
-                   f"HEAD:{ref}"], clone, log, finish=True)
+        shell.sh(["git", "annex", "copy", "--quiet", "--to", storage(OUTPUT), "--not", "--in",
+                  storage(INPUT)], clone, "push")
+        shell.sh(["flock", str(self.results / PUSH_LOCK), "git", "push", "--quiet", OUTPUT,
+                  f"HEAD:{ref}"], clone, "push")
 
 
 @contextlib.contextmanager
@@ -276,18 +267,18 @@ def refs(repo: Path, sweep_name: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in listed.splitlines() if line)
 
 
-def verify(runner, clone: Path, remote: str, expected: str, log) -> None:
+def verify(shell, clone: Path, remote: str, expected: str) -> None:
     """``git annex verifyremote REMOTE`` shows the configuration and an ID; ``--safe ID``."""
-    listing = commands.output(["git", "annex", "verifyremote", remote], cwd=clone)
-    log.write(f"\n$ git annex verifyremote {remote}    (in {clone})\n{listing}\n")
+    listing = git(clone, "annex", "verifyremote", remote)
+    shell.note(f"\n$ git annex verifyremote {remote}    (in {clone})\n{listing}\n")
     ident = safe_id(listing, remote, expected)
     if ident is not None:
-        runner.sh(["git", "annex", "verifyremote", remote, "--safe", ident], clone, log)
+        shell.sh(["git", "annex", "verifyremote", remote, "--safe", ident], clone)
 
 
 def verify_here(root: Path, remote: str, expected: str) -> None:
     """The same in the user's dataset (or data/raw), where ``datalad push`` needs it."""
-    listing = commands.output(["git", "annex", "verifyremote", remote], cwd=root)
+    listing = git(root, "annex", "verifyremote", remote)
     ident = safe_id(listing, remote, expected)
     if ident is not None:
         args = ["git", "annex", "verifyremote", remote, "--safe", ident]

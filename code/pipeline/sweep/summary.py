@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import compare
-from . import RESULTS_DIR, Sweep, value_name
-from .run import job_results
+from .merge import job_results
+from .model import RESULTS_DIR, Sweep, value_name
 
 
 def table(root: Path, sweep: Sweep) -> pd.DataFrame:

@@ -1,0 +1,30 @@
+"""The outcome log of the writing commands (pipeline/outcomes.py), which `workshop status` reads."""
+import subprocess
+import sys
+
+from helpers import clone_repository, sh
+from pipeline import outcomes
+
+
+def test_a_failed_command_records_its_exit_code_and_error(tmp_path):
+    clone = clone_repository(tmp_path / "ds")
+    failed = sh([sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "ten"],
+                clone, check=False)
+    assert failed.returncode != 0
+    last = outcomes.last(clone)
+    assert last["command"][3:6] == ["run", "train", "-p"] and last["exit"] == failed.returncode
+    assert last["error"] and last["error"].splitlines()[0] in failed.stderr
+
+
+def test_reading_commands_record_nothing_and_a_torn_line_is_skipped(tmp_path):
+    clone = clone_repository(tmp_path / "ds")
+    sh([sys.executable, "-m", "pipeline", "compare"], clone)
+    assert outcomes.last(clone) is None
+    outcomes.record(clone, ["run", "prepare"], 0)
+    with outcomes.path(clone).open("a") as log:
+        log.write('{"event": "command-outcome", "command": ["python", "-m", "pip')  # cut short
+    assert outcomes.last(clone)["command"][3:] == ["run", "prepare"]
+    assert outcomes.last(clone)["error"] == ""
+    ignored = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True,
+                             text=True).stdout
+    assert ignored == ""  # inside .git: never part of the dataset
