@@ -2,22 +2,27 @@
 
 The dataset registers its container with the call format
 
-    python3 code/container/adapter.py run {img} {cmd}
+    python3 code/container/adapter.py run {img} --outputs {{outputs}} -- {cmd}
 
-so a run record names only paths inside the dataset (portable to any clone) and the engine is
-chosen on the machine that runs or reruns it: ``$CONTAINER_ENGINE`` if set, else podman, else
-docker. Compared with datalad-container's own docker adapter, this one
+so a run record names only paths inside the dataset (portable to any clone), the engine is
+chosen on the machine that runs or reruns it (``$CONTAINER_ENGINE`` if set, else podman, else
+docker), and datalad itself tells the adapter the run's declared outputs (``{outputs}``, filled
+in by ``datalad run`` and again by ``datalad rerun``), also for a containers-run typed by hand.
+Compared with datalad-container's own docker adapter, this one
 
+- checks that a Docker daemon can run the container as required (daemon.py) before anything;
+- holds the dataset's lock (runlock.py), as every command that writes to the dataset does;
 - loads the image from the dataset (``{img}``, a ``docker save`` folder kept in the annex) only
   when the engine lacks it, without ``docker pull`` (which fails for a locally built image);
 - runs with no network, no capabilities, ``no-new-privileges``, never as host root, mounting
   only the dataset at /dataset with its ``.git``, subdatasets and machinery read-only and what
-  git ignores hidden (sandbox.py says how and why);
+  git ignores hidden; as root only the declared outputs are writable (sandbox.py, grant.py);
 - stops the container itself when interrupted (SIGINT, SIGTERM, SIGHUP): the engine runs it
   outside our process group. Containers are labelled with the dataset and the adapter process,
   so the next start removes those of an adapter that was killed (SIGKILL);
 - applies the project's podman settings (containers.conf, beside this file) where needed.
 
+A record made before the call format named ``{outputs}`` still runs (callformat.py).
 ``python -m pipeline container`` uses the same engine helpers to build and register the image.
 Standard library only, so any python3 can run it: run as a script, it puts the dataset's
 code/ on ``sys.path`` from its own location to import its siblings and the shared helpers.
@@ -29,7 +34,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -38,9 +42,10 @@ from pathlib import Path
 if __name__ == "__main__":  # python3 code/container/adapter.py: code/ holds the packages below
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from container import rootless, sandbox  # noqa: E402
+from container import callformat, daemon, grant, rootless, runlock, sandbox  # noqa: E402
 from imageclf.project import NotInDataset, find_root  # noqa: E402
-from pipeline.errors import EXIT_ADAPTER, EXIT_USAGE, PipelineError, signal_exit_code  # noqa: E402
+from pipeline import events, process  # noqa: E402
+from pipeline.errors import EXIT_ADAPTER, EXIT_USAGE, PipelineError  # noqa: E402
 
 MOUNT_POINT = "/dataset"
 PODMAN_CONF = Path(__file__).resolve().parent / "containers.conf"
@@ -123,9 +128,17 @@ def ensure_loaded(engine: str, image_dir: str | Path) -> str:
     return ident
 
 
-def rootful(engine: str) -> bool:
-    """Podman run by root: the container's ids must be mapped away from the host's."""
-    return engine == "podman" and os.name == "posix" and os.getuid() == 0
+def require_usable(engine: str) -> daemon.Daemon | None:
+    """Docker's daemon answers, may be reached and maps ids as we need (DaemonError names the
+    fix otherwise); podman has no daemon to ask."""
+    return daemon.check(engine, engine_env(engine)) if engine == "docker" else None
+
+
+def as_root(engine: str, docker: daemon.Daemon | None = None) -> bool:
+    """Root runs a rootful engine: the container gets the run id and only its outputs
+    (sandbox.py); rootless Docker's container root is the user already."""
+    rootless_docker = docker is not None and docker.rootless
+    return os.name == "posix" and os.getuid() == 0 and not rootless_docker
 
 
 def adapter_id(pid: int | None = None) -> str:
@@ -144,19 +157,25 @@ def adapter_alive(ident: str) -> bool:
 
 
 def run_command(engine: str, ident: str, command: list[str], workdir: str | Path = ".",
-                name: str | None = None) -> list[str]:
+                name: str | None = None, hidden: list[str] | None = None,
+                docker: daemon.Daemon | None = None) -> list[str]:
     """The engine command line that runs ``command`` in the image, isolated as described above."""
     workdir = Path(workdir).resolve()
     root = find_root(workdir)
     inside = (Path(MOUNT_POINT) / workdir.relative_to(root)).as_posix()
+    hidden = sandbox.ignored_paths(root) if hidden is None else hidden
     args = [engine, "run", "--rm", "--init", "--network", "none",
             "--cap-drop=all", "--security-opt=no-new-privileges",
             "--label", f"{DATASET_LABEL}={root}", "--label", f"{ADAPTER_LABEL}={adapter_id()}",
             *(["--name", name] if name else []),
-            *sandbox.mount_args(engine, root, MOUNT_POINT), "-w", inside]
-    if rootful(engine):
-        args += sandbox.userns_args()  # container root = an unprivileged host id
-    elif os.name == "posix":
+            # the papermill engine's cell events, when the pipeline asked for them
+            *(["--env", events.SWITCH] if os.environ.get(events.SWITCH) else []),
+            *sandbox.mount_args(engine, root, MOUNT_POINT, hidden), "-w", inside]
+    if as_root(engine, docker):
+        uid, gid = sandbox.id_mapping()
+        # podman: the container's root is the run id; Docker: the process runs as it.
+        args += sandbox.userns_args() if engine == "podman" else ["-u", f"{uid}:{gid}"]
+    elif os.name == "posix" and not (docker and docker.rootless):
         args += ["-u", f"{os.getuid()}:{os.getgid()}"]
         if engine == "podman":
             args += ["--userns", "keep-id"]  # rootless: keep the user's uid on the mounted files
@@ -182,35 +201,15 @@ def remove_containers(engine: str, containers) -> None:
 
 
 def recover(engine: str, root: Path) -> None:
-    """Undo what an adapter killed mid-run (SIGKILL) left: its container, the shifted owners."""
+    """Undo what an adapter killed mid-run (SIGKILL) left: its container, its grant."""
     containers = containers_of(engine, root)
     orphans = [container for container, owner in containers.items() if not adapter_alive(owner)]
     if orphans:
         print(f"removing {len(orphans)} container(s) left by an interrupted run of this dataset",
               file=sys.stderr, flush=True)
         remove_containers(engine, orphans)
-    if rootful(engine) and len(orphans) == len(containers):  # no other run is using the dataset
-        sandbox.shift_ownership(root, into_container=False)
-
-
-class Interrupted(Exception):
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
-
-
-def _die_with_parent() -> None:
-    """In the engine client: get SIGTERM when the adapter dies, even by SIGKILL (Linux only);
-    the client then passes it on to the container."""
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    if os.name == "posix" and os.getuid() == 0:
+        sandbox.remove_ignored(root, grant.revoke(root))
 
 
 def stop(engine: str, name: str, client: subprocess.Popen | None) -> None:
@@ -227,51 +226,52 @@ def stop(engine: str, name: str, client: subprocess.Popen | None) -> None:
     remove_containers(engine, [name])  # created after the first removal (state Created)
 
 
-def run_isolated(engine: str, ident: str, command: list[str]) -> int:
+def run_isolated(engine: str, ident: str, command: list[str], outputs: list[str] | None = None,
+                 docker: daemon.Daemon | None = None) -> int:
     """Run ``command`` in the container; on SIGINT/SIGTERM/SIGHUP stop the container itself
     before returning 128+signal, so that nothing writes to the dataset after we return."""
     root = find_root()
     recover(engine, root)
     name = f"imageclf-{adapter_id()}-{secrets.token_hex(4)}"
-    ignored_before = set(sandbox.ignored_paths(root))
-    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    access = sandbox.Access.plan(root, outputs or [], Path.cwd(), as_root(engine, docker))
     client = None
     try:
-        args = run_command(engine, ident, command, name=name)
+        args = run_command(engine, ident, command, name=name, hidden=access.hidden,
+                           docker=docker)
         # No interrupt between the start and `client =`: it would leave the container unstopped.
-        signal.pthread_sigmask(signal.SIG_BLOCK, handled)
-        for signum in handled:
-            signal.signal(signum, _raise_interrupted)
-        if rootful(engine):
-            sandbox.shift_ownership(root, into_container=True)
-        # A session of its own: a Ctrl-C reaches only this adapter, which stops the container.
-        client = subprocess.Popen(args, env=engine_env(engine), start_new_session=True,
-                                  preexec_fn=_die_with_parent)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
-        return client.wait()
-    except Interrupted as interrupt:
-        for signum in handled:
-            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        print(f"\n{signal.Signals(interrupt.signum).name}: stopping the container...",
+        with process.deferred():
+            process.handle_termination()
+            access.open()
+            # A session of its own: a Ctrl-C reaches only this adapter, which stops the
+            # container; the client gets SIGTERM (and passes it on) if the adapter dies.
+            client = process.start(args, env=engine_env(engine), die_with_parent=True,
+                                   stdin=None)
+        code = client.wait()
+        if code and access.as_root and not outputs:
+            print("note: the container may write only the run's declared outputs "
+                  "(`--output PATH`), and this run declared none"
+                  + ("" if outputs is not None else " (its command was recorded by a call "
+                     "format that does not pass them on: run it anew)") + ".", file=sys.stderr)
+        return code
+    except KeyboardInterrupt as interrupt:
+        process.ignore_signals()  # a second Ctrl-C must not cut the clean-up short
+        print(f"\n{process.signal_name(interrupt)}: stopping the container...",
               file=sys.stderr, flush=True)
         stop(engine, name, client)
-        return signal_exit_code(interrupt.signum)
+        return process.exit_code(interrupt)
     finally:
-        for signum in handled:
-            signal.signal(signum, signal.SIG_IGN)  # the clean-up below runs to its end
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
-        if rootful(engine):
-            sandbox.shift_ownership(root, into_container=False)
-        for path in sandbox.remove_new_ignored(root, ignored_before):
+        process.ignore_signals()  # the clean-up below runs to its end
+        for path in access.close():
             print(f"removed {path}: the container wrote a path git ignores", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[0] != "run":
-        print("usage: python3 code/container/adapter.py run IMAGE_DIR COMMAND [ARGS...]",
-              file=sys.stderr)
+    parsed = callformat.parse(argv)
+    if parsed is None:
+        print("usage: python3 code/container/adapter.py run IMAGE_DIR [--outputs PATH... --] "
+              "COMMAND [ARGS...]", file=sys.stderr)
         return EXIT_USAGE
-    image_dir, command = argv[1], argv[2:]
+    image_dir, outputs, command = parsed
     try:
         engine = engine_name()
         if not (Path(image_dir) / "manifest.json").exists():
@@ -279,15 +279,16 @@ def main(argv: list[str]) -> int:
                 f"The container image in {image_dir} is not here. Get it with "
                 f"`datalad get {image_dir}`, or build and register it with `make container`."
             )
+        docker = require_usable(engine)
         ident = ensure_loaded(engine, image_dir)
-        return run_isolated(engine, ident, command)
+        with runlock.held(find_root(), [str(Path(__file__)), *argv]):
+            return run_isolated(engine, ident, command, outputs, docker)
     except (PipelineError, NotInDataset) as error:  # the engine, rootless podman, the sandbox
         print(f"error: {error}", file=sys.stderr)
+        callformat.relock(outputs)
         return EXIT_ADAPTER
-    except Interrupted as interrupt:  # after the container ended, before the clean-up began
-        return signal_exit_code(interrupt.signum)
-    except KeyboardInterrupt:  # while loading the image: no container yet
-        return signal_exit_code(signal.SIGINT)
+    except KeyboardInterrupt as interrupt:  # loading the image, waiting for the lock, or after
+        return process.exit_code(interrupt)  # the container ended: no container to stop
 
 
 if __name__ == "__main__":

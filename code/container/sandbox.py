@@ -1,31 +1,31 @@
 """What a container run may touch in the dataset, and whom it runs as on the host.
 
 A notebook in the container must write its declared outputs, and nothing the host later runs
-or trusts. The adapter (adapter.py) sees only ``{img} {cmd}``, not datalad's list of outputs, so
-the rule is by place, not by file:
+or trusts. The dataset is mounted at /dataset, and over it:
 
-- the dataset is mounted read-write at /dataset, and over it, read-only: its ``.git`` (hooks,
-  config, the annex objects that annexed inputs link to), every installed subdataset (the input
-  images, their own ``.git`` included) and the project's machinery that the host executes or
-  reads as configuration (``code``, ``tests``, ``notebooks``, ``params``, ``Makefile``,
-  ``.datalad``, ``.gitignore``...). A mount point cannot be renamed or removed, so these stay;
-- every path git ignores (``.venv``, caches, ``executed/failed``) is hidden behind an empty
-  tmpfs (a folder) or /dev/null (a file), so the container neither reads nor writes it;
-- the process is never host root. Rootless podman maps the container's ids to the user's own
-  (``--userns keep-id``). Rootful podman (the user is root) maps the container's ids 0-65535 to
-  a subordinate range (root's entry in /etc/subuid, else a range far above any that useradd
-  hands out). Files owned by host root would then be unwritable inside, so for the run's
-  duration the writable part of the work tree is shifted into that range (uid u -> BASE+u, the
-  container sees the same owners as the host) and shifted back afterwards, new files included.
-  The shift is a pure offset, so shifting back is exact, idempotent and needs no journal: the
-  next adapter start finishes it for a run whose adapter was killed. While a root run goes on,
-  git in another shell refuses the dataset as owned by someone else (runs hold its lock anyway).
-  Idmapped mounts would avoid the shift but need runc >= 1.2 or crun, which Debian 12 cannot
-  run here; ACLs would need the `acl` package and still leave new files owned by the mapped id.
+- read-only: its ``.git`` (hooks, config, the annex objects that annexed inputs link to), every
+  installed subdataset (the input images, their own ``.git`` included) and the project's
+  machinery that the host executes or reads as configuration (``code``, ``tests``,
+  ``notebooks``, ``params``, ``Makefile``, ``.datalad``, ``.gitignore``...). A mount point
+  cannot be renamed or removed, so these stay;
+- hidden: what git ignores (``.venv``, caches, ``results``) behind an empty tmpfs (a folder) or
+  /dev/null (a file), so the container neither reads nor writes it.
 
-Hard-linked regular files are never shifted: an unlocked file in annex.thin mode is the annex
-object itself, and must stay unwritable. Paths git ignores that appear during the run were made
-by the container (nothing else writes the dataset then: runs hold its lock) and are removed.
+Whom it runs as: never host root.
+
+- Root (rootful podman, or Docker as root): an unprivileged host id of its own, the run id
+  (root's subordinate range in /etc/subuid, else one far above any that useradd hands out).
+  Podman maps the container's ids 0-65535 onto that range, Docker runs the process with ``-u``.
+  The run id owns nothing in the dataset but, for the run's duration, its declared outputs and
+  write access to their folders (grant.py: O(outputs), journalled, undone after a kill). The
+  hidden paths here are the ignored ones at the top of the dataset and in the outputs' folders:
+  the run id can write nowhere else, so nothing deeper needs a mount, and no walk of the dataset
+  is needed (a stage costs the same with 100,000 files in the dataset as with none).
+- Rootless podman (``--userns keep-id``) and rootless Docker (the container's root is the user)
+  run as the user, as does a user of a rootful Docker daemon (``-u UID:GID``); there the
+  container may write what the user may, except the read-only and hidden parts, which cover
+  every path git ignores (a listing by git that grows with the dataset). Paths git ignores that
+  appear during such a run were made by the container (runs hold the lock) and are removed.
 
 Standard library only: the adapter (adapter.py) runs with any python3.
 """
@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from container import grant
+from pipeline import git
 from pipeline.errors import PipelineError
 
 MAPPED_IDS = 65536
@@ -52,24 +54,56 @@ class SandboxError(PipelineError):
     """The dataset cannot be mounted as the rules above require."""
 
 
-def _git(root: Path, *args: str) -> list[str]:
-    # While the work tree is shifted (during a run, or after a killed one) git would refuse it
-    # as owned by someone else; these queries only list paths.
-    result = subprocess.run(["git", "-c", "safe.directory=*", *args, "-z"], cwd=root,
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    return [item for item in result.stdout.split("\0") if item] if result.returncode == 0 else []
-
-
 def ignored_paths(root: Path) -> list[str]:
     """What git ignores in the work tree, a folder as one entry ending in '/'."""
-    return _git(root, "ls-files", "--others", "--ignored", "--exclude-standard", "--directory")
+    # Only lists paths: safe in a dataset another user owns (rootless runs in a shared folder).
+    return git.listing(root, "ls-files", "--others", "--ignored", "--exclude-standard",
+                       "--directory", "-z", any_owner=True)
 
 
 def subdatasets(root: Path) -> list[str]:
-    """Installed subdatasets (gitlinks with a .git of their own)."""
-    paths = [entry.split("\t", 1)[1] for entry in _git(root, "ls-files", "--stage")
-             if entry.startswith("160000 ")]
+    """Installed subdatasets (in .gitmodules, with a .git of their own): read from .gitmodules,
+    not from the index, whose size grows with the dataset."""
+    listed = git.listing(root, "config", "--file", ".gitmodules", "--null", "--get-regexp",
+                         r"^submodule\..*\.path$")
+    paths = [entry.split("\n", 1)[1] for entry in listed if "\n" in entry]
     return [path for path in paths if os.path.lexists(root / path / ".git")]
+
+
+def ignored_in(root: Path, folders) -> list[str]:
+    """What git ignores among the entries of ``folders`` (relative; "." is the top), one level
+    deep, a folder ending in '/'. Neither git command reads the index, whose size grows with
+    the dataset: the patterns are checked alone, then HEAD says which of the few matches it
+    tracks (those are not ignored)."""
+    entries = []
+    for folder in dict.fromkeys(folders):
+        base = root / folder
+        if base.is_symlink() or not base.is_dir():
+            continue
+        for entry in sorted(os.listdir(base)):
+            relative = os.path.normpath(os.path.join(folder, entry))
+            if relative != ".git":
+                entries.append(relative)
+    found = [path for path in check_ignore(root, entries) if path not in in_head(root, entries)]
+    return [path + "/" if (root / path).is_dir() and not (root / path).is_symlink() else path
+            for path in found]
+
+
+def check_ignore(root: Path, paths: list[str]) -> list[str]:
+    """Those of ``paths`` that git's ignore patterns match, tracked or not."""
+    if not paths:
+        return []
+    return git.listing(root, "check-ignore", "--no-index", "--stdin", "-z",
+                       stdin="\0".join(paths), any_owner=True)
+
+
+def in_head(root: Path, paths: list[str]) -> set[str]:
+    """Those of ``paths`` that HEAD holds (a file, or a folder with tracked files)."""
+    if not paths:
+        return set()
+    answers = git.listing(root, "cat-file", "--batch-check", any_owner=True, separator="\n",
+                          stdin="".join(f"HEAD:{path}\n" for path in paths))
+    return {path for path, answer in zip(paths, answers) if not answer.endswith(" missing")}
 
 
 def read_only_paths(root: Path) -> list[str]:
@@ -88,12 +122,13 @@ def _checked(path: str) -> str:
     return path
 
 
-def mount_args(engine: str, root: Path, mount_point: str) -> list[str]:
-    """Engine arguments that mount the dataset as described above."""
+def mount_args(engine: str, root: Path, mount_point: str, hidden: list[str]) -> list[str]:
+    """Engine arguments that mount the dataset as described above, ``hidden`` (from
+    :func:`ignored_paths` or :func:`ignored_in`) hidden."""
     args = ["-v", f"{_checked(str(root))}:{mount_point}"]
     for path in read_only_paths(root):
         args += ["-v", f"{root / _checked(path)}:{mount_point}/{path}:ro"]
-    for path in ignored_paths(root):
+    for path in hidden:
         if (root / path.rstrip("/")).is_symlink():
             continue  # as above
         inside = f"{mount_point}/{_checked(path.rstrip('/'))}"
@@ -120,55 +155,14 @@ def subordinate_base(name: str = "root", table: str = "/etc/subuid") -> int:
 
 
 def id_mapping() -> tuple[int, int]:
-    """The host uid and gid the container's 0 becomes under rootful podman."""
+    """The run id as root: the host uid and gid that the container's 0 becomes under rootful
+    podman, and that Docker runs the process as."""
     return subordinate_base(table="/etc/subuid"), subordinate_base(table="/etc/subgid")
 
 
 def userns_args() -> list[str]:
     uid_base, gid_base = id_mapping()
     return ["--uidmap", f"0:{uid_base}:{MAPPED_IDS}", "--gidmap", f"0:{gid_base}:{MAPPED_IDS}"]
-
-
-def _writable_entries(root: Path, with_links: bool):
-    """Folders and files of the writable part of the work tree (read-only and hidden parts
-    pruned)."""
-    skipped = {path.rstrip("/") for path in (*read_only_paths(root), *ignored_paths(root))}
-    yield root
-    for folder, dirs, files in os.walk(root):
-        relative = os.path.relpath(folder, root)
-        prefix = "" if relative == "." else relative + "/"
-        dirs[:] = [name for name in dirs if prefix + name not in skipped]
-        for name in dirs:
-            yield Path(folder, name)
-        for name in files:
-            path = Path(folder, name)
-            if prefix + name not in skipped and (with_links or not path.is_symlink()):
-                yield path
-
-
-def _shift(ident: int, start: int, stop: int, offset: int) -> int | None:
-    return ident + offset if start <= ident < stop else None
-
-
-def shift_ownership(root: Path, into_container: bool) -> int:
-    """Shift the writable part's owners into the mapped range, or back; return how many moved."""
-    uid_base, gid_base = id_mapping()
-    moved = 0
-    for path in _writable_entries(root, with_links=not into_container):
-        status = path.lstat()
-        if into_container:
-            if path.is_file() and status.st_nlink > 1:
-                continue  # may be an annex object (annex.thin): stays unwritable inside
-            uid = _shift(status.st_uid, 0, MAPPED_IDS, uid_base)
-            gid = _shift(status.st_gid, 0, MAPPED_IDS, gid_base)
-        else:
-            uid = _shift(status.st_uid, uid_base, uid_base + MAPPED_IDS, -uid_base)
-            gid = _shift(status.st_gid, gid_base, gid_base + MAPPED_IDS, -gid_base)
-        if uid is not None or gid is not None:
-            os.lchown(path, status.st_uid if uid is None else uid,
-                      status.st_gid if gid is None else gid)
-            moved += 1
-    return moved
 
 
 def remove_new_ignored(root: Path, before: set[str]) -> list[str]:
@@ -181,3 +175,46 @@ def remove_new_ignored(root: Path, before: set[str]) -> list[str]:
         elif os.path.lexists(target):
             target.unlink()
     return made
+
+
+def remove_ignored(root: Path, made: list[str]) -> list[str]:
+    """Remove those of ``made`` (what a run made, grant.revoke lists it) that git ignores."""
+    ignored = check_ignore(root, made)
+    for path in ignored:
+        target = root / path
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target, ignore_errors=True)
+        elif os.path.lexists(target):
+            target.unlink()
+    return ignored
+
+
+@dataclass
+class Access:
+    """What one run may see and write (as described above), and undoing it afterwards."""
+
+    root: Path
+    as_root: bool
+    hidden: list[str]
+    owned: list[str] = field(default_factory=list)  # root: the outputs, handed to the run id
+    folders: list[str] = field(default_factory=list)  # root: their folders, open for new files
+
+    @classmethod
+    def plan(cls, root: Path, outputs: list[str], cwd: Path, as_root: bool) -> Access:
+        if not as_root:
+            return cls(root, False, ignored_paths(root))
+        top = ignored_in(root, ["."])
+        protected = [*read_only_paths(root), *(path.rstrip("/") for path in top)]
+        owned, folders = grant.plan(root, outputs, cwd, protected)
+        return cls(root, True, top + ignored_in(root, [f for f in folders if f != "."]), owned,
+                   folders)
+
+    def open(self) -> None:
+        if self.as_root:
+            grant.grant(self.root, self.owned, self.folders, id_mapping())
+
+    def close(self) -> list[str]:
+        """Take the access back; return the paths git ignores that the container made (removed)."""
+        if self.as_root:
+            return remove_ignored(self.root, grant.revoke(self.root))
+        return remove_new_ignored(self.root, set(self.hidden))

@@ -3,13 +3,17 @@
 Build: try the official Python base image; where no registry answers, bootstrap a Debian base
 with debootstrap from the mirror this machine's apt already uses, and build from that. The
 host's CA bundle (``PIP_CERT`` / ``SSL_CERT_FILE``, else the system's) goes into the build as a
-secret, for pip behind TLS-intercepting proxies. Unchanged inputs reuse the engine's layer cache.
+file of the build context that only the recipe's first stage sees, for pip behind TLS-intercepting
+proxies (a build secret would need BuildKit, which Docker's legacy builder lacks). Unchanged
+inputs reuse the engine's layer cache.
 
 Register: ``docker save`` the image into .datalad/environments/software/image (layers in the
 annex), then ``datalad containers-add`` with a call format that names only dataset paths.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -21,6 +25,7 @@ from pathlib import Path
 from container import adapter
 
 from . import commands, terminal
+from .git import git
 
 OFFICIAL_BASE = "docker.io/library/python:3.11-slim-bookworm"
 LOCAL_BASE = "localhost/imageclf-base:bookworm"
@@ -28,9 +33,16 @@ IMAGE = "localhost/imageclf-software:latest"
 RECIPE_DIR = "code/container"
 NAME = "software"
 IMAGE_DIR = f".datalad/environments/{NAME}/image"
-# Run records name this command: paths inside the dataset only. Records made before the adapter
-# moved name code/pipeline/engine.py, which forwards here.
-CALL_FORMAT = "python3 code/container/adapter.py run {img} {cmd}"
+# Run records name this command: paths inside the dataset only. datalad fills in the run's
+# declared outputs ({{outputs}} here becomes datalad run's {outputs}): as root, the container may
+# write only those. Records made before the adapter moved name code/pipeline/engine.py, which
+# forwards here; records of the format without outputs still run (container/adapter.py).
+CALL_FORMAT = "python3 code/container/adapter.py run {img} --outputs {{outputs}} -- {cmd}"
+# The image is labelled with a digest of what it is built from: a clone whose tracked image has
+# this recipe's label loads it instead of building.
+RECIPE_LABEL = "imageclf.recipe"
+RECIPE_FILES = (f"{RECIPE_DIR}/Containerfile", f"{RECIPE_DIR}/requirements.lock",
+                "code/papermill_stable")
 
 
 def _shown(args: list[str], engine: str, **kwargs) -> subprocess.CompletedProcess:
@@ -109,20 +121,83 @@ def ca_bundle(system_bundles=SYSTEM_CA_BUNDLES) -> str | None:
     return next((path for path in system_bundles if Path(path).is_file()), None)
 
 
+def build_context(root: Path, target: Path) -> Path:
+    """What the Containerfile copies: the lock, papermill_stable and the CA bundle (empty if
+    none), in a scratch folder: the bundle must never land in the dataset's code/."""
+    target.mkdir(parents=True)
+    shutil.copy2(root / RECIPE_DIR / "requirements.lock", target / "requirements.lock")
+    shutil.copytree(root / "code" / "papermill_stable", target / "papermill_stable",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    bundle = ca_bundle()
+    (target / "ca-bundle.pem").write_bytes(Path(bundle).read_bytes() if bundle else b"")
+    return target
+
+
+def network_args(engine: str) -> list[str]:
+    """A Docker daemon started without its bridge (code/container/dockerd.sh, beside podman)
+    gives build steps no network; pip in the recipe needs one: the host's."""
+    if engine != "docker":
+        return []
+    bridge = adapter.engine_call(["network", "inspect", "bridge"], engine, capture_output=True)
+    return [] if bridge.returncode == 0 else ["--network", "host"]
+
+
+def recipe_digest(root: Path) -> str:
+    """One digest of what the image is built from: the Containerfile, the lock and
+    papermill_stable, as git tracks them (not the CA bundle: that is the machine's)."""
+    listed = git(root, "ls-files", "-z", "--", *RECIPE_FILES)
+    digest = hashlib.sha256()
+    for path in sorted(filter(None, listed.split("\0"))):
+        digest.update(path.encode() + b"\0" + (root / path).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def registered_recipe(root: Path) -> str | None:
+    """The recipe digest the dataset's image was built from (its label), or None."""
+    try:
+        manifest = json.loads((root / IMAGE_DIR / "manifest.json").read_text())
+        config = json.loads((root / IMAGE_DIR / manifest[0]["Config"]).read_text())
+    except (OSError, ValueError, LookupError):
+        return None
+    return ((config.get("config") or {}).get("Labels") or {}).get(RECIPE_LABEL)
+
+
+def reuse_registered(root: Path) -> bool:
+    """A dataset that tracks an image built from this very recipe (a clone of one that ran
+    ``make container``) needs no build: the image is fetched and loaded into this engine, or
+    nothing at all is done when the engine has it already (a workshop's shared store)."""
+    if is_current(root):
+        print(f"The dataset tracks an image of this recipe ({registered_id(root)[:19]}), "
+              f"already in {adapter.engine_name()}: nothing to build.")
+        return True
+    if registered_recipe(root) != recipe_digest(root):
+        return False
+    engine = adapter.engine_name()
+    adapter.require_usable(engine)
+    commands.run(["datalad", "get", IMAGE_DIR], cwd=root)
+    ident = adapter.ensure_loaded(engine, root / IMAGE_DIR)
+    print(f"The dataset tracks an image of this recipe ({ident[:19]}): loaded into {engine}, "
+          "nothing to build.")
+    if registered_call_format(root) != CALL_FORMAT:
+        commands.run(["datalad", "containers-add", NAME, "--update", "--image", IMAGE_DIR,
+                      "--call-fmt", CALL_FORMAT], cwd=root)
+    return True
+
+
 def build(root: Path, base: str | None = None) -> str:
     """Build the image from code/container (layer cache reused); return the engine's image id."""
     engine = adapter.engine_name()
+    adapter.require_usable(engine)
     base = choose_base(engine, base)
-    args = ["build", "--build-arg", f"BASE={base}", "-t", IMAGE]
-    bundle = ca_bundle()
-    if bundle:
-        args += ["--secret", f"id=ca-bundle,src={bundle}"]
+    args = ["build", "--build-arg", f"BASE={base}", "-t", IMAGE, *network_args(engine),
+            "--label", f"{RECIPE_LABEL}={recipe_digest(root)}"]
     index = os.environ.get("PIP_INDEX_URL")
     if index and not index.startswith("file:"):
         args += ["--build-arg", f"PIP_INDEX_URL={index}"]
-    # The context is code/ so that the recipe can install code/papermill_stable as well.
-    built = _shown([*args, "-f", str(root / RECIPE_DIR / "Containerfile"), str(root / "code")],
-                   engine)
+    with tempfile.TemporaryDirectory(prefix="imageclf-build-") as scratch:
+        context = build_context(root, Path(scratch) / "context")
+        built = _shown([*args, "-f", str(root / RECIPE_DIR / "Containerfile"), str(context)],
+                       engine)
     if built.returncode != 0:
         raise adapter.EngineError(f"Building {IMAGE} failed; the build output above shows the "
                                   "step.")
@@ -142,6 +217,28 @@ def registered_id(root: Path) -> str | None:
         return adapter.image_id(root / IMAGE_DIR)
     except (FileNotFoundError, ValueError, adapter.EngineError):
         return None
+
+
+# What the image is built from (the Containerfile's context is code/; it copies these).
+RECIPE = (f"{RECIPE_DIR}/Containerfile", f"{RECIPE_DIR}/requirements.lock", "code/papermill_stable")
+
+
+def is_current(root: Path) -> bool:
+    """Whether the image the dataset registered (with today's call format) is in the engine and
+    its recipe is unchanged since it was registered: then ``container setup`` has nothing to do,
+    whichever image the engine's tag names now. A workshop participant's
+    rootless podman sees the instructor's image through a shared store and could not build one."""
+    registered = registered_id(root)
+    if not registered or registered_call_format(root) != CALL_FORMAT:
+        return False
+    since = git(root, "log", "-1", "--format=%H", "--", IMAGE_DIR)
+    if not since or git(root, "diff", "--name-only", since, "--", *RECIPE) \
+            or git(root, "ls-files", "--others", "--exclude-standard", "--", *RECIPE):
+        return False
+    try:
+        return adapter.has_image(adapter.engine_name(), registered)
+    except adapter.EngineError:
+        return False
 
 
 def save_image(engine: str, image: str, target: Path) -> None:
@@ -167,8 +264,8 @@ def save_image(engine: str, image: str, target: Path) -> None:
 
 def registered_call_format(root: Path) -> str:
     """The call format the dataset's .datalad/config gives the container ('' if none)."""
-    return commands.output(["git", "config", "-f", ".datalad/config", "--get",
-                            f"datalad.containers.{NAME}.cmdexec"], cwd=root)
+    return git(root, "config", "-f", ".datalad/config", "--get",
+                            f"datalad.containers.{NAME}.cmdexec")
 
 
 def register(root: Path) -> None:

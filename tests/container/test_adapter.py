@@ -9,6 +9,7 @@ import pytest
 
 from container import adapter
 from helpers import project
+from pipeline import events
 from pipeline.errors import EXIT_ADAPTER, EXIT_USAGE
 
 # Any python3 runs the adapter: the system's where there is one, not only .venv's.
@@ -50,14 +51,38 @@ def test_run_command_isolates_the_container(tmp_path, monkeypatch):
     assert args[-4:] == ["sha256:abc", "papermill", "a", "b"]
 
 
-def test_root_runs_the_container_in_a_subordinate_id_range(tmp_path, monkeypatch):
+def test_the_pipelines_event_switch_alone_crosses_into_the_container(tmp_path, monkeypatch):
+    root = dataset(tmp_path)
+    monkeypatch.delenv(events.SWITCH, raising=False)
+    assert "--env" not in adapter.run_command("podman", "sha256:abc", ["true"], workdir=root)
+    monkeypatch.setenv(events.SWITCH, "1")
+    args = adapter.run_command("podman", "sha256:abc", ["true"], workdir=root)
+    assert [args[i + 1] for i, arg in enumerate(args) if arg == "--env"] == [events.SWITCH]
+
+
+def test_root_runs_the_container_as_the_run_id(tmp_path, monkeypatch):
     root = dataset(tmp_path)
     monkeypatch.setattr(adapter.os, "getuid", lambda: 0)
     monkeypatch.setattr(adapter.sandbox, "id_mapping", lambda: (200000, 300000))
-    args = adapter.run_command("podman", "sha256:abc", ["true"], workdir=root)
-    assert args[args.index("--uidmap") + 1] == "0:200000:65536"
-    assert args[args.index("--gidmap") + 1] == "0:300000:65536"
-    assert "-u" not in args and "--userns" not in args
+    podman = adapter.run_command("podman", "sha256:abc", ["true"], workdir=root)
+    assert podman[podman.index("--uidmap") + 1] == "0:200000:65536"  # container root = run id
+    assert podman[podman.index("--gidmap") + 1] == "0:300000:65536"
+    assert "-u" not in podman and "--userns" not in podman
+    docker = adapter.run_command("docker", "sha256:abc", ["true"], workdir=root,
+                                 docker=adapter.daemon.Daemon(rootless=False))
+    assert docker[docker.index("-u") + 1] == "200000:300000" and "--uidmap" not in docker
+    assert "type=tmpfs,destination=/dataset/.venv" in docker  # no podman-only option
+    rootless = adapter.run_command("docker", "sha256:abc", ["true"], workdir=root,
+                                   docker=adapter.daemon.Daemon(rootless=True))
+    assert "-u" not in rootless and "--uidmap" not in rootless  # its root is the user already
+
+
+def test_a_user_of_a_rootful_docker_daemon_runs_as_themselves(tmp_path, monkeypatch):
+    root = dataset(tmp_path)
+    monkeypatch.setattr(adapter.os, "getuid", lambda: 1000)
+    args = adapter.run_command("docker", "sha256:abc", ["true"], workdir=root,
+                               docker=adapter.daemon.Daemon(rootless=False))
+    assert args[args.index("-u") + 1].startswith("1000:") and "--userns" not in args
 
 
 def test_adapter_id_tells_a_live_adapter_from_a_gone_one():

@@ -1,7 +1,5 @@
-import os
 import subprocess
 
-from helpers import require
 from container import sandbox
 
 
@@ -41,7 +39,7 @@ def test_symlinks_are_not_mounted_over(tmp_path):
     (root / ".venv").rmdir()
     (root / ".venv").symlink_to("/opt/venv")
     (root / "notebooks").symlink_to("code")
-    args = sandbox.mount_args("podman", root, "/dataset")
+    args = sandbox.mount_args("podman", root, "/dataset", sandbox.ignored_paths(root))
     assert not any(".venv" in arg or "/dataset/notebooks" in arg for arg in args)
     assert f"{root}/code:/dataset/code:ro" in args
 
@@ -51,35 +49,43 @@ def test_a_path_the_mount_syntax_cannot_carry_is_refused(tmp_path):
     (root / "a,b").mkdir()
     (root / ".gitignore").write_text(".venv/\na,b/\n")
     try:
-        sandbox.mount_args("podman", root, "/dataset")
+        sandbox.mount_args("podman", root, "/dataset", sandbox.ignored_paths(root))
     except sandbox.SandboxError as error:
         assert "rename it" in str(error)
     else:
         raise AssertionError("a path with a comma was mounted")
 
 
-def test_ownership_shifts_into_the_mapped_range_and_back_exactly(tmp_path, monkeypatch):
-    require(os.getuid() == 0, "root (changing owners)")
+def test_only_the_top_and_the_outputs_folders_are_checked_for_ignored_paths(tmp_path):
     root = work_tree(tmp_path)
-    monkeypatch.setattr(sandbox, "id_mapping", lambda: (500000, 600000))
-    os.lchown(root / "executed" / "train.ipynb", 1234, 0)
-    # A hard link, like an annex.thin object:
-    os.link(root / "executed" / "train.ipynb", root / "executed" / "linked")
-    sandbox.shift_ownership(root, into_container=True)
-    executed = os.stat(root / "executed")
-    assert executed.st_uid == 500000 and executed.st_gid == 600000
-    assert os.stat(root).st_uid == 500000  # new outputs at the top level can be created
-    assert os.stat(root / "executed" / "train.ipynb").st_uid == 1234  # hard-linked: never writable
-    assert os.stat(root / "code" / "tool.py").st_uid == 0  # read-only machinery is left alone
-    assert os.stat(root / ".venv" / "python").st_uid == 0  # hidden paths too
-    assert os.stat(root / ".git" / "HEAD").st_uid == 0
-    assert sandbox.ignored_paths(root) == [".venv/"]  # git still answers us in a shifted tree
-    (root / "executed" / "new.ipynb").write_text("{}")
-    os.lchown(root / "executed" / "new.ipynb", 500000 + 7, 600000)  # made by the container's uid 7
-    sandbox.shift_ownership(root, into_container=False)
-    assert os.stat(root / "executed").st_uid == 0 and os.stat(root).st_gid == 0
-    assert os.stat(root / "executed" / "new.ipynb").st_uid == 7
-    assert sandbox.shift_ownership(root, into_container=False) == 0  # idempotent
+    (root / ".gitignore").write_text(".venv/\n*.log\nfailed/\n")
+    (root / "executed" / "failed").mkdir()
+    (root / "code" / "failed").mkdir()
+    (root / "x.log").write_text("")
+    assert sandbox.ignored_in(root, ["."]) == [".venv/", "x.log"]
+    assert sandbox.ignored_in(root, [".", "executed"]) == [".venv/", "x.log", "executed/failed/"]
+
+
+def test_subdatasets_come_from_gitmodules(tmp_path):
+    root = work_tree(tmp_path)
+    (root / ".gitmodules").write_text('[submodule "raw"]\n\tpath = data/raw\n\turl = ./x\n'
+                                      '[submodule "gone"]\n\tpath = data/gone\n\turl = ./y\n')
+    (root / "data" / "raw").mkdir(parents=True)
+    (root / "data" / "raw" / ".git").write_text("gitdir: ../../.git/modules/raw")
+    assert sandbox.subdatasets(root) == ["data/raw"]  # data/gone is not installed
+    assert "data/raw" in sandbox.read_only_paths(root)
+
+
+def test_as_root_only_the_outputs_are_planned_and_the_rest_is_not_walked(tmp_path, monkeypatch):
+    root = work_tree(tmp_path)
+    walked = []
+    monkeypatch.setattr(sandbox, "ignored_paths", lambda root: walked.append(root) or [])
+    access = sandbox.Access.plan(root, ["executed/train.ipynb", ".venv/x", "code/tool.py"], root,
+                                 as_root=True)
+    assert access.owned == ["executed/train.ipynb"] and access.folders == ["executed"]
+    assert access.hidden == [".venv/"] and walked == []
+    as_user = sandbox.Access.plan(root, ["executed/train.ipynb"], root, as_root=False)
+    assert walked == [root] and as_user.owned == []  # as the user: git lists what it ignores
 
 
 def test_ignored_paths_made_during_a_run_are_removed(tmp_path):
@@ -91,3 +97,14 @@ def test_ignored_paths_made_during_a_run_are_removed(tmp_path):
     assert sandbox.remove_new_ignored(root, before) == ["executed/__pycache__/"]
     assert not (root / "executed" / "__pycache__").exists()
     assert (root / ".venv" / "python").exists()  # there before: kept
+
+
+def test_a_tracked_path_that_matches_an_ignore_pattern_is_not_hidden(tmp_path):
+    root = work_tree(tmp_path)
+    (root / "kept.log").write_text("tracked on purpose")
+    (root / ".gitignore").write_text(".venv/\n*.log\n")
+    subprocess.run(["git", "add", "-f", "kept.log", ".gitignore"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x"],
+                   cwd=root, check=True)
+    (root / "new.log").write_text("")
+    assert sandbox.ignored_in(root, ["."]) == [".venv/", "new.log"]

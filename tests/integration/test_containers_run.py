@@ -6,6 +6,7 @@ import sys
 import nbformat
 
 from helpers import git, sh
+from container.callformat import OUTPUTS_VARIABLE
 from pipeline.image import CALL_FORMAT, IMAGE_DIR
 from run_records import run_commits, run_record
 
@@ -17,7 +18,7 @@ def test_registration_is_portable(registered_dataset):
     config = git(registered_dataset, "config", "-f", ".datalad/config", "--get-regexp",
                  "datalad.containers.software")
     assert f"datalad.containers.software.image {IMAGE_DIR}" in config
-    assert CALL_FORMAT == f"{ADAPTER} {{img}} {{cmd}}"
+    assert CALL_FORMAT == f"{ADAPTER} {{img}} --outputs {{{{outputs}}}} -- {{cmd}}"
     assert f"datalad.containers.software.cmdexec {CALL_FORMAT}" in config
     assert str(registered_dataset) not in config and "/usr/" not in config
     manifest = registered_dataset / IMAGE_DIR / "manifest.json"
@@ -30,7 +31,7 @@ def test_registering_again_changes_nothing(registered_dataset):
     head = git(registered_dataset, "rev-parse", "HEAD")
     printed = sh([sys.executable, "-m", "pipeline", "container", "setup"],
                  registered_dataset).stdout
-    assert "already tracks this image" in printed
+    assert "tracks an image of this recipe" in printed and "nothing to build" in printed
     assert git(registered_dataset, "rev-parse", "HEAD") == head
 
 
@@ -44,7 +45,8 @@ def test_stages_run_in_the_container_and_rerun_identically(container_clone):
     assert len(commits) == 3
     for commit, stage in zip(commits, ["prepare", "train", "evaluate"]):
         record = run_record(clone, commit)
-        assert record["cmd"].startswith(f"{ADAPTER} {IMAGE_DIR} papermill notebooks/{stage}.ipynb")
+        assert record["cmd"].startswith(f"{ADAPTER} {IMAGE_DIR} --outputs {{outputs}} -- "
+                                        f"papermill notebooks/{stage}.ipynb")
         assert IMAGE_DIR in record["extra_inputs"]
         assert f"executed/{stage}.ipynb" in record["outputs"]
         assert str(clone) not in json.dumps(record)  # portable: no absolute path of this machine
@@ -75,13 +77,19 @@ def test_container_has_no_network_and_sees_only_the_dataset(container_clone):
 
 def test_a_dataset_registered_before_the_adapter_moved_keeps_rerunning(container_clone):
     """Datasets registered before the adapter moved to code/container/ hold records calling
-    code/pipeline/engine.py (a forwarder now); registering again switches the call format."""
+    code/pipeline/engine.py (a forwarder now) and not passing their outputs; registering again
+    switches the call format, and `verify` reruns the old records with their outputs."""
     clone = container_clone
     sh(["datalad", "containers-add", "software", "--update", "--image", IMAGE_DIR,
         "--call-fmt", f"{OLD_ADAPTER} {{img}} {{cmd}}"], clone)
     probe = "import os; open('where.txt', 'w').write(os.getcwd())"
-    sh(["datalad", "containers-run", "-n", "software", "-m", "A record of the old call format",
-        "--output", "where.txt", f'python3 -c "{probe}"'], clone)
+    typed = ["datalad", "containers-run", "-n", "software", "-m", "A record of the old call format",
+             "--output", "where.txt", f'python3 -c "{probe}"']
+    if os.getuid() == 0:  # as root, this format lets the container write nothing by itself
+        refused = sh(typed, clone, check=False)
+        assert refused.returncode != 0 and "declared none" in refused.stdout + refused.stderr
+        assert git(clone, "status", "--porcelain") == ""
+    sh(typed, clone, **{OUTPUTS_VARIABLE: '["where.txt"]'})  # as python -m pipeline passes them
     old_record = git(clone, "rev-parse", "HEAD")
     assert run_record(clone, old_record)["cmd"].startswith(f"{OLD_ADAPTER} {IMAGE_DIR} python3")
     assert (clone / "where.txt").read_text() == "/dataset"  # it ran in the container
@@ -93,7 +101,8 @@ def test_a_dataset_registered_before_the_adapter_moved_keeps_rerunning(container
         == CALL_FORMAT
 
     head = git(clone, "rev-parse", "HEAD")
-    sh(["datalad", "rerun", old_record], clone)  # fails if code/pipeline/engine.py does
-    assert git(clone, "rev-parse", "HEAD") == head  # reran, same output: nothing new recorded
+    verified = sh([sys.executable, "-m", "pipeline", "verify", old_record], clone)  # via engine.py
+    assert "1 identical, 0 different" in verified.stdout
+    assert git(clone, "rev-parse", "HEAD") == head
     assert (clone / "where.txt").read_text() == "/dataset"
     assert git(clone, "status", "--porcelain") == ""
