@@ -13,6 +13,7 @@ MAIN_PARAMETER = {
     "linear-svm": "C",  # inverse regularisation strength
     "logistic-regression": "C",
     "svm": "C",
+    "ridge": "C",  # alpha = 1 / C
 }
 NAMES = tuple(MAIN_PARAMETER)
 # classifier name -> every knob it reads (imageclf.modeling.make_classifier); the others are
@@ -24,6 +25,7 @@ USES = {
     "linear-svm": ("C", "max_iter"),
     "logistic-regression": ("C", "max_iter"),
     "svm": ("C",),
+    "ridge": ("C",),
 }
 KNOBS = ("max_iter", "n_estimators", "C")
 

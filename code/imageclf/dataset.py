@@ -42,6 +42,21 @@ def list_images(raw_dir: str | Path, split: str, categories: dict[str, str]) -> 
     return pd.DataFrame(rows, columns=["filename", "label"])
 
 
+def hold_out(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``frame`` into the rows to learn from and a held-out ``share`` of them, stratified
+    by label and seeded: a test table for choosing settings without ever looking at the real
+    test split. Both are sorted by file name, as :func:`list_images` returns them."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < share < 1:
+        raise DataLayoutError(f"holdout={share}: give a share between 0 and 1 (0.25 holds out a "
+                              "quarter of the training images), or 0 to test on test_split.")
+    kept, held = train_test_split(frame, test_size=share, stratify=frame["label"],
+                                  random_state=seed)
+    return (kept.sort_values("filename").reset_index(drop=True),
+            held.sort_values("filename").reset_index(drop=True))
+
+
 def write_split(frame: pd.DataFrame, csv_path: str | Path) -> None:
     """Write ``frame`` as the handbook does (default index column), creating the folder."""
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,9 @@ vectors are concatenated. The kinds:
 - ``hog``: histograms of oriented gradients (Dalal and Triggs; scikit-image's): the outline of
   shapes;
 - ``texture``: local binary patterns, whole image and quadrants: fine texture such as dimples;
-- ``patches``: a codebook of small patches learned from the training images (imageclf.patches).
+- ``patches``: a codebook of small patches learned from the training images (imageclf.patches);
+- ``multiscale``: such codebooks at two scales, the image at about 64 and 32 px
+  (imageclf.multiscale): details and object parts, for many classes.
 
 Histograms are square-rooted (the Hellinger mapping), which lets linear and kernel models
 compare them well. ``patches`` learns from the training images, so features are computed by an
@@ -23,15 +25,20 @@ whose features are the pixels).
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from skimage.feature import hog as skimage_hog
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .images import release_pages
+from .multiscale import MultiScaleCodebook
 from .patches import PatchCodebook
 
-KINDS = ("raw", "color", "hog", "texture", "patches")
-CHUNK = 256  # images converted at a time: bounds the float intermediates to a few tens of MB
+KINDS = ("raw", "color", "hog", "texture", "patches", "multiscale")
+CHUNK = 64  # images converted at a time (per thread): bounds the float intermediates to tens of MB
 
 
 class FeatureError(ValueError):
@@ -154,13 +161,25 @@ class Extractor(TransformerMixin, BaseEstimator):
     A scikit-learn transformer, so that the model is one Pipeline of it and the classifier.
     ``fit`` learns what the learned kinds need from the training images (seeded) and remembers
     their size: a model applied to images of another size would compute other features, so
-    ``transform`` refuses them.
+    ``transform`` refuses them. Two options (imageclf.modeling.make_extractor sets them):
+    ``mirror_average`` describes every image by the mean of its features and its mirror
+    image's (left and right no longer matter, in training and evaluation alike);
+    ``standardise`` scales each feature to zero mean and unit variance over the training
+    examples (learned by ``fit_transform``), in place: a classifier that needs standardised
+    features then holds no second copy of them.
     """
 
-    def __init__(self, spec: str = "raw", codebook_size: int = 256, random_state: int = 0):
+    # Defaults for models saved before these options existed (unpickling skips __init__).
+    mirror_average = False
+    standardise = False
+
+    def __init__(self, spec: str = "raw", codebook_size: int = 256, random_state: int = 0,
+                 mirror_average: bool = False, standardise: bool = False):
         self.spec = spec
         self.codebook_size = codebook_size
         self.random_state = random_state
+        self.mirror_average = mirror_average
+        self.standardise = standardise
 
     def fit(self, pixels: np.ndarray, labels=None) -> "Extractor":
         kinds = parse(self.spec)
@@ -168,12 +187,39 @@ class Extractor(TransformerMixin, BaseEstimator):
         self.image_size_ = int(pixels.shape[1])
         self.codebook_ = (PatchCodebook.fit(pixels, self.codebook_size, self.random_state)
                           if "patches" in kinds else None)
+        self.scales_ = (MultiScaleCodebook.fit(pixels, self.codebook_size, self.random_state)
+                        if "multiscale" in kinds else None)
+        self.mean_ = self.scale_ = None
         return self
 
-    def transform(self, pixels: np.ndarray, mirrored: bool = False,
-                  chunk: int = CHUNK) -> np.ndarray:
+    def fit_transform(self, pixels: np.ndarray, labels=None, mirrored_too: bool = False,
+                      progress_every: int = 0) -> np.ndarray:
+        """``fit``, then the training examples in one array: the features of ``pixels`` and,
+        with ``mirrored_too``, of their mirror images below them; standardised (and the
+        scaling learned) with ``standardise``."""
+        self.fit(pixels)
+        rows = 2 * len(pixels) if mirrored_too else len(pixels)
+        examples = self._features(pixels, False, progress_every, rows=rows)
+        if mirrored_too:
+            self._features(pixels, True, progress_every, out=examples[len(pixels):])
+        if self.standardise:
+            self.mean_, self.scale_ = scaling(examples)
+            _apply_scaling(examples, self.mean_, self.scale_)
+        return examples
+
+    def transform(self, pixels: np.ndarray, mirrored: bool = False, chunk: int = CHUNK,
+                  progress_every: int = 0) -> np.ndarray:
         """Features of ``pixels``, read ``chunk`` images at a time (``pixels`` may be
-        memory-mapped); ``mirrored`` flips every image left to right first."""
+        memory-mapped); ``mirrored`` flips every image left to right first; a line every
+        ``progress_every`` images (0: none)."""
+        features = self._features(pixels, mirrored, progress_every, chunk=chunk)
+        if getattr(self, "scale_", None) is not None:
+            _apply_scaling(features, self.mean_, self.scale_)
+        return features
+
+    def _features(self, pixels: np.ndarray, mirrored: bool, progress_every: int,
+                  chunk: int = CHUNK, rows: int | None = None,
+                  out: np.ndarray | None = None) -> np.ndarray:
         check_is_fitted(self, "image_size_")
         _check_pixels(pixels)
         if pixels.shape[1:3] != (self.image_size_, self.image_size_):
@@ -182,7 +228,29 @@ class Extractor(TransformerMixin, BaseEstimator):
                 f"{pixels.shape[1]}x{pixels.shape[2]} px: run prepare and train with the same "
                 "image_size."
             )
-        return _compute(pixels, parse(self.spec), self.codebook_, mirrored, chunk)
+        learned = {"patches": self.codebook_, "multiscale": getattr(self, "scales_", None)}
+        return _compute(pixels, parse(self.spec), learned, mirrored, chunk, progress_every,
+                        self.mirror_average, rows, out)
+
+
+def scaling(examples: np.ndarray, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column (float32), summed in float64 ``block`` rows
+    at a time (never a float64 copy of all examples); a constant column gets scale 1."""
+    total = np.zeros(examples.shape[1])
+    squares = np.zeros(examples.shape[1])
+    for start in range(0, len(examples), block):
+        part = examples[start: start + block].astype(np.float64)
+        total += part.sum(axis=0)
+        squares += (part * part).sum(axis=0)
+    mean = total / len(examples)
+    spread = np.sqrt(np.maximum(squares / len(examples) - mean * mean, 0.0))
+    spread[spread < 1e-8] = 1.0
+    return mean.astype(np.float32), spread.astype(np.float32)
+
+
+def _apply_scaling(features: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
+    features -= mean
+    features /= scale
 
 
 def _check_pixels(pixels: np.ndarray) -> None:
@@ -193,16 +261,48 @@ def _check_pixels(pixels: np.ndarray) -> None:
         raise FeatureError("No images to compute features of.")
 
 
-def _compute(pixels: np.ndarray, kinds: list[str], codebook: PatchCodebook | None,
-             mirrored: bool = False, chunk: int = CHUNK) -> np.ndarray:
-    if kinds == ["raw"] and not mirrored:
+def workers() -> int:
+    """Threads that compute features: the cores this process may use, at most 4. numpy and BLAS
+    release the GIL in the heavy steps; each chunk is computed alone, so the features do not
+    depend on how many threads there are."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def _compute(pixels: np.ndarray, kinds: list[str], learned: dict, mirrored: bool = False,
+             chunk: int = CHUNK, progress_every: int = 0, mirror_average: bool = False,
+             rows: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """The features of every kind, ``chunk`` images at a time, into ``out`` (or a new array of
+    ``rows`` rows, the first ``len(pixels)`` of them filled); ``learned``: the fitted codebooks
+    of the learned kinds by name."""
+    if kinds == ["raw"] and not mirrored and not mirror_average and out is None and rows is None:
         return raw_pixels(np.asarray(pixels))
-    parts = []
-    for start in range(0, len(pixels), chunk):
-        block = np.asarray(pixels[start: start + chunk])
+
+    def of_block(block: np.ndarray) -> np.ndarray:
+        return np.hstack([learned[kind].encode(block) if kind in learned
+                          else STATELESS[kind](block) for kind in kinds])
+
+    def features_of(start: int) -> np.ndarray:
+        block = np.array(pixels[start: start + chunk])  # a copy: the file's pages can go
+        release_pages(pixels, start, start + chunk)
         if mirrored:
             block = block[:, :, ::-1]
-        parts.append(np.hstack([codebook.encode(block) if kind == "patches"
-                                else STATELESS[kind](block) for kind in kinds]))
-    return np.vstack(parts)
+        if not mirror_average:
+            return of_block(block)
+        both = of_block(block)
+        both += of_block(block[:, :, ::-1])
+        both *= np.float32(0.5)
+        return both
 
+    # Filled in place rather than stacked at the end: one copy of the features, not two.
+    done, reported = 0, 0
+    with ThreadPoolExecutor(workers()) as pool:
+        for part in pool.map(features_of, range(0, len(pixels), chunk)):
+            if out is None:
+                out = np.empty((rows or len(pixels), part.shape[1]), dtype=part.dtype)
+            out[done: done + len(part)] = part
+            done += len(part)
+            if progress_every and (done - reported >= progress_every or done == len(pixels)):
+                reported = done
+                print(f"features of {done}/{len(pixels)} images"
+                      + (" (mirrored)" if mirrored else ""), flush=True)
+    return out

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 
@@ -38,6 +39,19 @@ def score(true_labels: np.ndarray, predicted: np.ndarray, labels: list[str]) -> 
         "confusion_matrix": confusion_matrix(true_labels, predicted, labels=labels).tolist(),
         "predictions_sha256": predictions_digest(predicted),
     }
+
+
+def most_confused(matrix: list[list[int]], labels: list[str], top: int = 5) -> pd.DataFrame:
+    """The ``top`` off-diagonal cells of a confusion matrix (rows: truth), most images first
+    (ties by name): which class is taken for which, how often, and what share of the true
+    class's test images that is."""
+    values = np.asarray(matrix)
+    cells = [(int(values[i, j]), labels[i], labels[j], values[i, j] / max(values[i].sum(), 1))
+             for i in range(len(labels)) for j in range(len(labels)) if i != j and values[i, j]]
+    cells.sort(key=lambda cell: (-cell[0], cell[1], cell[2]))
+    return pd.DataFrame([{"true": t, "predicted": p, "images": n, "share of true": round(s, 3)}
+                         for n, t, p, s in cells[:top]],
+                        columns=["true", "predicted", "images", "share of true"])
 
 
 def write_json(path: str | Path, data: dict) -> None:

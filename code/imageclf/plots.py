@@ -41,21 +41,23 @@ def class_balance(train_counts: pd.Series, test_counts: pd.Series) -> Figure:
     return fig
 
 
-def confusion_matrix(matrix: list[list[int]], labels: list[str]) -> Figure:
-    """The confusion matrix with counts in each cell (rows: true class)."""
+def confusion_matrix(matrix: list[list[int]], labels: list[str], title: str = "Confusion matrix",
+                     axes: tuple[str, str] = ("predicted", "true")) -> Figure:
+    """The confusion matrix with counts in each cell (rows: true class); ``axes`` names the
+    columns and rows of any other such table (images against the labels they were given)."""
     values = np.asarray(matrix)
     fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(labels), 1.2 + 1.0 * len(labels)))
     image = ax.imshow(values, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     threshold = values.max() / 2 if values.size else 0
     for (i, j), count in np.ndenumerate(values):
         ax.text(j, i, str(count), ha="center", va="center",
                 color="white" if count > threshold else "black")
     fig.colorbar(image, ax=ax, shrink=0.8)
-    ax.set_title("Confusion matrix")
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 

@@ -55,3 +55,23 @@ def test_table_without_label_column_is_refused(tmp_path):
 def test_class_counts_sorted_by_label(raw):
     counts = dataset.class_counts(dataset.list_images(raw, "train", CATEGORIES))
     assert counts.to_dict() == {"golf ball": 4, "parachute": 4}
+
+
+def test_a_held_out_share_is_stratified_seeded_and_sorted():
+    rows = [(f"raw/train/{folder}/{n:03d}.JPEG", label)
+            for folder, label in (("a", "golf ball"), ("b", "parachute")) for n in range(40)]
+    frame = pd.DataFrame(rows, columns=["filename", "label"])
+    kept, held = dataset.hold_out(frame, 0.25, seed=1)
+    assert len(held) == 20 and dataset.class_counts(held).tolist() == [10, 10]
+    assert set(kept["filename"]) | set(held["filename"]) == set(frame["filename"])
+    assert not set(kept["filename"]) & set(held["filename"])
+    assert list(held["filename"]) == sorted(held["filename"])
+    again = dataset.hold_out(frame, 0.25, seed=1)[1]
+    assert again.equals(held) and not dataset.hold_out(frame, 0.25, seed=2)[1].equals(held)
+
+
+@pytest.mark.parametrize("share", [0, 1, 1.5])
+def test_a_held_out_share_outside_zero_and_one_is_refused(share):
+    frame = pd.DataFrame({"filename": ["x", "y"], "label": ["a", "b"]})
+    with pytest.raises(dataset.DataLayoutError, match="between 0 and 1"):
+        dataset.hold_out(frame, share, seed=0)

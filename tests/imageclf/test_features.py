@@ -160,3 +160,54 @@ def test_pixels_that_are_not_rgb_images_are_a_clear_error():
 def test_an_unknown_spec_is_refused_when_fitting():
     with pytest.raises(features.FeatureError, match="Unknown features 'edges'"):
         features.Extractor("edges").fit(noise())
+
+
+def test_features_do_not_depend_on_the_number_of_threads(monkeypatch):
+    pixels = noise(n=9)
+    extractor = features.Extractor("multiscale+color", codebook_size=4).fit(pixels)
+    many = extractor.transform(pixels, chunk=2)
+    monkeypatch.setattr(features, "workers", lambda: 1)
+    assert np.array_equal(many, extractor.transform(pixels, chunk=2))
+
+
+def test_mirror_average_is_the_mean_of_an_image_and_its_mirror_image():
+    pixels = noise(n=4)
+    plain = features.Extractor("color+texture").fit(pixels)
+    averaged = features.Extractor("color+texture", mirror_average=True).fit(pixels)
+    expected = (plain.transform(pixels) + plain.transform(pixels, mirrored=True)) / 2
+    assert np.allclose(averaged.transform(pixels), expected, atol=1e-6)
+    # left and right no longer matter
+    assert np.allclose(averaged.transform(pixels), averaged.transform(pixels, mirrored=True),
+                       atol=1e-6)
+
+
+def test_standardised_examples_are_learned_in_one_pass_and_applied_to_new_images():
+    pixels, others = noise(n=12), noise(n=3, seed=1)
+    extractor = features.Extractor("color+texture", standardise=True)
+    examples = extractor.fit_transform(pixels, mirrored_too=True)
+    assert examples.shape[0] == 24
+    used = examples.std(axis=0) > 0
+    assert np.allclose(examples.mean(axis=0), 0, atol=1e-5)
+    assert np.allclose(examples.std(axis=0)[used], 1, atol=1e-3)
+    plain = features.Extractor("color+texture").fit(pixels)
+    raw = np.vstack([plain.transform(pixels), plain.transform(pixels, mirrored=True)])
+    assert np.allclose(extractor.transform(others),
+                       (plain.transform(others) - raw.mean(axis=0)) / np.where(used,
+                                                                                raw.std(axis=0), 1),
+                       atol=1e-4)
+
+
+def test_long_extractions_report_progress(capsys):
+    features.Extractor("color").fit(noise(n=5)).transform(noise(n=5), chunk=2, progress_every=2)
+    assert capsys.readouterr().out.splitlines() == [
+        "features of 2/5 images", "features of 4/5 images", "features of 5/5 images"]
+
+
+def test_models_saved_before_the_options_existed_load_and_transform():
+    pixels = noise(n=3)
+    old = features.Extractor("color").fit(pixels)
+    for name in ("mirror_average", "standardise", "scales_", "mean_", "scale_"):
+        old.__dict__.pop(name, None)  # what unpickling an older model gives
+    assert np.array_equal(old.transform(pixels), features.Extractor("color").fit(pixels)
+                          .transform(pixels))
+    assert "Extractor(spec='color')" == repr(old)

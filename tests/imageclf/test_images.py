@@ -115,3 +115,23 @@ def test_progress_is_counted_in_list_order(tmp_path, capsys):
     images.load_images(paths, 8, progress_every=4, workers=2, chunk=3)
     assert capsys.readouterr().out.splitlines() == [
         "loaded 4/10 images", "loaded 8/10 images", "loaded 10/10 images"]
+
+
+def resident_file_kb() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    return 0
+
+
+def test_released_rows_leave_the_resident_memory_and_read_the_same(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (400, 100, 100, 3), dtype=np.uint8)
+    images.save_pixels(tmp_path / "p.npy", pixels)
+    mapped = images.open_pixels(tmp_path / "p.npy")
+    before = resident_file_kb()
+    total = int(np.asarray(mapped).sum(dtype=np.int64))  # 12 MB of pages now resident
+    assert resident_file_kb() - before > 8000
+    images.release_pages(mapped, 0, len(mapped))
+    assert resident_file_kb() - before < 2000
+    assert int(np.asarray(mapped).sum(dtype=np.int64)) == total == int(pixels.sum(dtype=np.int64))
+    images.release_pages(pixels, 0, 10)  # an array in memory: nothing to release, no error

@@ -36,3 +36,17 @@ def test_metrics_files(tmp_path):
     metrics.write_metrics(tmp_path / "accuracy.json", tmp_path / "metrics.json", scores)
     assert (tmp_path / "accuracy.json").read_text() == '{\n  "accuracy": 0.75\n}\n'
     assert json.loads((tmp_path / "metrics.json").read_text())["n_test_images"] == 4
+
+
+def test_most_confused_lists_the_largest_mistakes_first_with_their_share():
+    labels = ["church", "golf ball", "parachute"]
+    matrix = [[8, 0, 2],   # 2 of 10 churches taken for parachutes
+              [3, 6, 1],   # 3 of 10 golf balls for churches, 1 for a parachute
+              [0, 2, 8]]
+    table = metrics.most_confused(matrix, labels, top=3)
+    assert table.to_dict("records") == [
+        {"true": "golf ball", "predicted": "church", "images": 3, "share of true": 0.3},
+        {"true": "church", "predicted": "parachute", "images": 2, "share of true": 0.2},
+        {"true": "parachute", "predicted": "golf ball", "images": 2, "share of true": 0.2},
+    ]
+    assert metrics.most_confused([[5, 0], [0, 5]], ["a", "b"]).empty

@@ -145,3 +145,63 @@ def test_a_model_in_the_old_dict_format_is_refused(tmp_path, data):
     joblib.dump(old, tmp_path / "model.joblib")
     with pytest.raises(modeling.ModelFileError, match="a dict.*run train again"):
         modeling.load_model(tmp_path / "model.joblib")
+
+
+class CountingClassifier:
+    """Predicts the first label for every row and remembers how many rows it was asked about."""
+
+    def __init__(self):
+        self.rows = 0
+
+    def score(self, features, labels):
+        self.rows += len(features)
+        return float(np.mean(labels == labels[0]))
+
+
+def test_training_accuracy_scores_every_example_when_there_are_few(data):
+    classifier = modeling.make_classifier("logistic-regression", max_iter=100, random_state=0)
+    modeling.fit(classifier, *data)
+    assert modeling.training_accuracy(classifier, *data) == (classifier.score(*data), 60)
+
+
+def test_training_accuracy_of_many_examples_scores_a_fixed_sample():
+    labels = np.repeat(np.array(["a", "b", "c"]), 2000)
+    features = np.zeros((len(labels), 2), dtype=np.float32)
+    counting = CountingClassifier()
+    first = modeling.training_accuracy(counting, features, labels, sample=500, seed=3)
+    assert counting.rows == 500 and first[1] == 500
+    assert modeling.training_accuracy(CountingClassifier(), features, labels, sample=500,
+                                      seed=3) == first
+    assert 0.2 < first[0] < 0.5  # about a third of a sample drawn from all three labels
+
+
+@pytest.mark.parametrize("shift", [0.0, 5.0])  # standardised examples, and others
+def test_ridge_is_ridgeclassifiers_solution_without_changing_the_examples(shift):
+    from sklearn.linear_model import RidgeClassifier
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.array(["a", "b", "c"]), 50)
+    examples = rng.normal(0, 1, (150, 6)) + np.repeat(np.eye(3, 6) * 2, 50, axis=0) + shift
+    examples = examples.astype(np.float32)
+    before = examples.copy()
+    ridge = modeling.make_classifier("ridge", C=0.1)
+    modeling.fit(ridge, examples, labels)
+    reference = RidgeClassifier(alpha=10.0).fit(examples, labels)
+    assert np.allclose(ridge.decision_function(examples), reference.decision_function(examples),
+                       atol=1e-3)
+    assert np.array_equal(ridge.predict(examples), reference.predict(examples))
+    assert np.array_equal(examples, before)
+
+
+def test_the_extractor_is_set_up_for_the_classifier_and_augmentation():
+    extractor = modeling.make_extractor("multiscale", "ridge", "mirror-average", codebook_size=8)
+    assert extractor.standardise and extractor.mirror_average and extractor.codebook_size == 8
+    plain = modeling.make_extractor("color", "random-forest")
+    assert not plain.standardise and not plain.mirror_average
+
+
+def test_mirror_average_training_keeps_one_example_per_image():
+    pixels, labels = dark_and_light(n=3)
+    extractor = modeling.make_extractor("color", "ridge", "mirror-average")
+    examples, example_labels = modeling.fit_features(extractor, pixels, labels, "mirror-average")
+    assert examples.shape[0] == 6 and example_labels is labels

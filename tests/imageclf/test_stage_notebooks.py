@@ -7,10 +7,8 @@ import nbformat
 import papermill
 import pytest
 
-from helpers import project
+from helpers import STAGES, project
 from imageclf import classifiers, features, modeling
-
-STAGES = ("prepare", "train", "evaluate")
 
 
 @functools.cache

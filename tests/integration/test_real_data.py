@@ -10,21 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, git, require, sh
+from helpers import REPO, git, sh
 from pipeline import history
 
 EXPECTED = json.loads((REPO / "tests/expected/stand-in.json").read_text())
 
 
 @pytest.fixture
-def real_data_clone(tmp_path, registered_dataset):
-    url = os.environ.get("IMAGENETTE_URL", "")
-    require(url.startswith("file:") and os.path.exists(url[len("file://"):]),
-            "IMAGENETTE_URL=file://... pointing at imagenette2-160 data (CI: the shared stand-in)")
+def real_data_clone(tmp_path, registered_dataset, stand_in_dataset):
     clone = tmp_path / "ds"
     sh(["datalad", "clone", str(registered_dataset), str(clone)], tmp_path)
     sh([sys.executable, "-m", "pipeline", "data"], clone,
-       IMAGENETTE_DATASET=str(tmp_path / "imagenette"))
+       IMAGENETTE_DATASET=str(stand_in_dataset))
     return clone
 
 
