@@ -12,9 +12,10 @@ import json
 import subprocess
 from pathlib import Path
 
-from pipeline import history
-from pipeline.commands import tool_env
-from pipeline.sweep import Job, Sweep
+from pipeline import history, stages
+from pipeline.git import git
+from pipeline.process import tool_env
+from pipeline.sweep.model import Job, Sweep
 
 IDENT = "Sweep Bench <bench@imageclf.invalid>"
 
@@ -24,17 +25,17 @@ def accuracy_of(index: int, count: int) -> float:
     return round(0.5 + 0.4 * (index + 1) / count, 6)
 
 
-def sweep_of(name: str, count: int) -> Sweep:
+def sweep_of(root: Path, name: str, count: int) -> Sweep:
     jobs = tuple(Job(f"job-{index:05d}", {"train": {"random_state": index}})
                  for index in range(count))
-    params = {stage: f"params/{stage}.yaml" for stage in ("prepare", "train", "evaluate")}
+    params = {stage: f"params/{stage}.yaml" for stage in stages.names(root)}
     return Sweep(name, f"sweeps/{name}.yaml", params, jobs)
 
 
 def top_entries(root: Path, tree: str) -> list[str]:
     """``M MODE SHA PATH`` lines that rebuild ``tree`` (fast-import takes subtrees by id)."""
     lines = []
-    for entry in history.git(root, "ls-tree", tree).splitlines():
+    for entry in git(root, "ls-tree", tree).splitlines():
         meta, _, path = entry.partition("\t")
         mode, _, sha = meta.split()
         lines.append(f"M {mode} {sha} {path}")
@@ -50,16 +51,16 @@ def fabricate(root: Path, name: str, count: int, template: str = "HEAD") -> Swee
     evaluate runs on ``template``'s first-parent line; the sweep they belong to."""
     train = history.stage_runs(root, "train", [template], first_parent=True)[-1]
     evaluate = history.stage_runs(root, "evaluate", [template], first_parent=True)[-1]
-    base = history.git(root, "rev-parse", f"{train}^")
-    messages = {run: history.git(root, "log", "-1", "--format=%B", run) + "\n"
+    base = git(root, "rev-parse", f"{train}^")
+    messages = {run: git(root, "log", "-1", "--format=%B", run) + "\n"
                 for run in (train, evaluate)}
     train_tree = top_entries(root, f"{train}^{{tree}}")
     evaluate_tree = [line for line in top_entries(root, f"{evaluate}^{{tree}}")
                      if not line.endswith((" accuracy.json", " metrics.json"))]
     metrics = json.loads(history.file_at(root, evaluate, "metrics.json") or "{}")
-    when = int(history.git(root, "log", "-1", "--format=%ct", base)) + 1
+    when = int(git(root, "log", "-1", "--format=%ct", base)) + 1
     stream = []
-    sweep = sweep_of(name, count)
+    sweep = sweep_of(root, name, count)
     for index, job in enumerate(sweep.jobs):
         accuracy = accuracy_of(index, count)
         stamp = f"{IDENT} {when + index} +0000"

@@ -14,7 +14,8 @@ import tarfile
 import time
 from pathlib import Path
 
-from pipeline import commands, compare, overhead, stages
+from pipeline import commands, compare, overhead, process, stages
+from pipeline.git import git
 
 HERE = Path(__file__).resolve().parent
 HANDBOOK = "code/benchmark/handbook"
@@ -34,7 +35,7 @@ def measured(args: list[str], cwd: Path, log: Path) -> dict:
         out.write(f"\n$ {' '.join(args)}\n")
         out.flush()
         done = subprocess.run([sys.executable, str(HERE / "peak.py"), *args], cwd=cwd,
-                              env=commands.tool_env(), stdout=out, stderr=subprocess.PIPE,
+                              env=process.tool_env(), stdout=out, stderr=subprocess.PIPE,
                               text=True, stdin=subprocess.DEVNULL)
         out.write(done.stderr)
     figures = json.loads(done.stderr.strip().splitlines()[-1])
@@ -72,11 +73,11 @@ def clone_dataset(root: Path, target: Path, log: Path) -> Path:
         commands.run(["datalad", "clone", str(root), str(target)], quiet=True, stdout=out,
                      stderr=subprocess.STDOUT)
         run("datalad", "get", RAW, ".datalad/environments")
-        if commands.output(["git", "tag", "--list", "ready4analysis"], cwd=target):
+        if git(target, "tag", "--list", "ready4analysis"):
             run("git", "reset", "--hard", "--quiet", "ready4analysis^")
         for tag in ("ready4analysis", "SGD-100", "random-forest"):
-            commands.output(["git", "tag", "-d", tag], cwd=target)
-        commands.output(["git", "branch", "-D", "randomforest"], cwd=target)
+            git(target, "tag", "-d", tag)
+        git(target, "branch", "-D", "randomforest")
     return target
 
 

@@ -21,9 +21,8 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from pipeline import commands, lock
-from pipeline.sweep import run as sweep_run, summary
-from pipeline.sweep.jobs import LOG_FOLDER
+from pipeline import commands, process
+from pipeline.sweep import merge, summary
 
 from . import branches, timing
 from .measure import BenchmarkError
@@ -57,7 +56,7 @@ def commit_sweep(clone: Path, count: int) -> str:
     path = f"sweeps/scale-{count}.yaml"
     (clone / path).write_text(sweep_text(count))
     subprocess.run(["datalad", "save", "-m", f"Scaling benchmark: {count} jobs", path],
-                   cwd=clone, env=commands.tool_env(), check=True, capture_output=True)
+                   cwd=clone, env=process.tool_env(), check=True, capture_output=True)
     return path
 
 
@@ -94,12 +93,12 @@ def one_size(root: Path, scratch: Path, count: int, log: Path,
         if not spans:
             raise BenchmarkError(f"no SLURM output file of sweep {name} under {clone}/.git")
         # RIA jobs push to the output store (annexed outputs, then the branch under its
-        # flock), not into the dataset: their own logs time it
-        logs = lock.git_dir(clone) / LOG_FOLDER / name
-        pushes = [timing.logged_seconds(log, timing.is_push) for log in sorted(logs.glob("*.log"))
-                  if not log.name.startswith("prepare-")]
+        # flock), not into the dataset: their own event streams time it
+        pushes = [timing.phase_seconds(stream, {"push"})
+                  for stream in timing.job_streams(clone, name).values()]
+        submitted = timing.sweep_events(clone, name, "submitted")
         figures = {"jobs": count, "total": timed.seconds, "launcher CPU": timed.cpu_seconds,
-                   "submit": timed.first("submitted:") or 0.0,
+                   "submit": timed.since_start(submitted[0]) if submitted else 0.0,
                    "run": max(end for _, end in spans) - min(start for start, _ in spans),
                    "push total": sum(pushes), "push per job": sum(pushes) / max(len(pushes), 1),
                    "pushes": len(pushes), "merge": sum(held.seconds(": merge")),
@@ -121,7 +120,7 @@ def synthetic(clone: Path, template: str, counts: tuple[int, ...]) -> list[dict]
         row = {"jobs": count}
         began = time.perf_counter()
         with redirect_stdout(io.StringIO()):
-            sweep_run.merge(clone, sweep)
+            merge.merge(clone, sweep)
         row["merge"] = time.perf_counter() - began
         began = time.perf_counter()
         summary.table(clone, sweep)

@@ -11,11 +11,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from pipeline import commands, lock
-from pipeline.sweep.jobs import LOG_FOLDER
+from pipeline import commands
 
 from . import timing
 from .measure import BenchmarkError
@@ -53,15 +51,15 @@ def one_run(root: Path, scratch: Path, sweep_file: str, container: str, executor
             log: Path) -> dict:
     clone = bench_clone(root, scratch / executor)
     try:
-        began = time.time()
         timed = timing.require_ok(timing.run_timed(
             sweep_args(sweep_file, container, executor), clone, log),
             f"the sweep with --executor {executor}", log)
+        name = Path(sweep_file).stem
         figures = {"executor": executor, "seconds": round(timed.seconds, 1),
-                   **job_costs(clone, Path(sweep_file).stem)}
+                   **job_costs(clone, name)}
         if executor == "slurm":
-            spans = timing.task_spans(clone, f"imageclf-sweep-{Path(sweep_file).stem}")
-            submitted = began + (timed.first("submitted:") or 0.0)
+            spans = timing.task_spans(clone, f"imageclf-sweep-{name}")
+            submitted = timing.sweep_events(clone, name, "submitted")[-1]["time"]
             delays = task_start_delays(spans, submitted)
             figures.update(tasks=len(spans),
                            start_delay_mean=round(sum(delays) / max(len(delays), 1), 2),
@@ -73,23 +71,17 @@ def one_run(root: Path, scratch: Path, sweep_file: str, container: str, executor
 
 
 def job_costs(clone: Path, name: str) -> dict:
-    """Per job, from the jobs' logs: the seconds of its clone's set-up and push around its
-    stages (the fixed cost), and of that the copy of the container image into the clone (free
-    by hard link from the dataset, a real copy from a RIA store)."""
-    logs = [log for log in (lock.git_dir(clone) / LOG_FOLDER / name).glob("*.log")
-            if not log.name.startswith("prepare-")]
-    fixed = [timing.logged_seconds(log, lambda command: " pipeline run " not in command)
-             for log in logs]
-    image = [timing.logged_seconds(log, is_image_get) for log in logs]
+    """Per job, from the jobs' event streams: its time beyond its stages (the fixed cost:
+    clone, set-up, push), and of that the copy of the container image into the clone (free by
+    hard link from the dataset, a real copy from a RIA store)."""
+    streams = timing.job_streams(clone, name).values()
+    fixed = [seconds for seconds in map(timing.fixed_seconds, streams) if seconds is not None]
+    image = [timing.phase_seconds(stream, {"image"}) for stream in streams]
     return {"fixed_per_job": mean(fixed), "image_per_job": mean(image)}
 
 
 def mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
-
-
-def is_image_get(command: str) -> bool:
-    return command.startswith("git annex get ") and ".datalad/environments/" in command
 
 
 def measure(root: Path, sweep_file: str, container: str = "software",
@@ -107,9 +99,9 @@ def measure(root: Path, sweep_file: str, container: str = "software",
 
 
 def count_jobs(root: Path, sweep_file: str) -> int:
-    from pipeline import sweep
+    from pipeline.sweep import sweepfile
 
-    return len(sweep.load(root, sweep_file).jobs)
+    return len(sweepfile.load(root, sweep_file).jobs)
 
 
 def rows(result: dict) -> list[tuple]:

@@ -7,26 +7,25 @@ gains no branch.
 """
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from pipeline import commands
+from pipeline import commands, process
 from pipeline.inputdata import SUBDATASET
 
+from . import timing
 from .measure import BenchmarkError
 
 TARGET_SPEEDUP = 1.6  # -j 2 against -j 1 on two cores
 TARGET_FIXED = 5.0  # seconds per job beyond its stages
-FIXED = re.compile(r"fixed cost per job .*: ([\d.]+) s on average")
 
 
 def bench_clone(root: Path, target: Path) -> Path:
     """A clone as a user makes one, its annex getting content by hard link from ``root``."""
-    quiet = {"check": True, "env": commands.tool_env(), "capture_output": True}
+    quiet = {"check": True, "env": process.tool_env(), "capture_output": True}
     subprocess.run(["datalad", "clone", str(root), str(target)], **quiet)
     subprocess.run(["git", "config", "annex.hardlink", "true"], cwd=target, **quiet)
     subprocess.run(["datalad", "get", "--no-data", SUBDATASET], cwd=target, **quiet)
@@ -37,15 +36,16 @@ def time_sweep(clone: Path, sweep_file: str, parallel: int, container: str) -> d
     began = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "pipeline", "sweep", sweep_file, "-j",
                              str(parallel), "--container", container], cwd=clone,
-                            env={**commands.tool_env(), "PYTHONPATH": str(clone / "code")},
+                            env={**process.tool_env(), "PYTHONPATH": str(clone / "code")},
                             stdin=subprocess.DEVNULL, capture_output=True, text=True)
     seconds = time.monotonic() - began
     if result.returncode != 0:
         raise BenchmarkError(f"the sweep with -j {parallel} failed ({result.returncode}):\n"
                            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    fixed = FIXED.search(result.stdout)
+    fixed = [seconds for seconds in map(timing.fixed_seconds, timing.job_streams(
+        clone, Path(sweep_file).stem).values()) if seconds is not None]
     return {"jobs_at_once": parallel, "seconds": round(seconds, 1),
-            "fixed_per_job": float(fixed.group(1)) if fixed else None}
+            "fixed_per_job": round(sum(fixed) / len(fixed), 1) if fixed else None}
 
 
 def measure(root: Path, sweep_file: str, container: str = "software") -> dict:

@@ -1,11 +1,10 @@
-"""Timing a sweep from outside, by its phases (not by the executor's internals): when each line
-of its output came, who held the dataset's lock for how long, when SLURM started and ended each
-array task, and how a phase's time grows with the number of jobs."""
+"""Timing a sweep from outside, by its phases: what its jobs' event streams say each command
+took, who held the dataset's lock for how long, when SLURM started and ended each array task,
+and how a phase's time grows with the number of jobs."""
 from __future__ import annotations
 
 import json
 import math
-import re
 import resource
 import subprocess
 import sys
@@ -14,7 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import commands, lock
+from pipeline import events, lock, process
+from pipeline.sweep.jobs import LOG_FOLDER
+from pipeline.sweep.shell import Outcome
 
 from .measure import BenchmarkError
 
@@ -74,9 +75,11 @@ class Timed:
     seconds: float
     cpu_seconds: float  # of the command and every process it waited for (git, squeue, sbatch)
     lines: list[tuple[float, str]] = field(default_factory=list)
+    began: float = 0.0  # time.time() at its start: events carry the same clock
 
-    def first(self, starting: str) -> float | None:
-        return next((t for t, line in self.lines if line.lstrip().startswith(starting)), None)
+    def since_start(self, event: dict | None) -> float | None:
+        """When an event (its ``time``) came, in seconds after the command started."""
+        return event["time"] - self.began if event else None
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.lines)
@@ -84,19 +87,20 @@ class Timed:
 
 def run_timed(args: list[str], cwd: Path, log: Path) -> Timed:
     """Run a pipeline command in ``cwd`` (its own committed code), time each line it prints."""
-    env = {**commands.tool_env(), "PYTHONPATH": str(cwd / "code"), "PYTHONUNBUFFERED": "1"}
-    began, used = time.monotonic(), children_cpu()
+    env = {**process.tool_env(), "PYTHONPATH": str(cwd / "code"), "PYTHONUNBUFFERED": "1"}
+    began, used, wall = time.monotonic(), children_cpu(), time.time()
     lines = []
     with log.open("a") as out:
         out.write(f"\n$ {' '.join(args)}    (in {cwd})\n")
-        process = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, text=True,
+        command = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, text=True,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT)
-        for line in process.stdout:
+        for line in command.stdout:
             lines.append((time.monotonic() - began, line.rstrip("\n")))
             out.write(line)
-        process.wait()
-    return Timed(process.returncode, time.monotonic() - began, children_cpu() - used, lines)
+        command.wait()
+    return Timed(command.returncode, time.monotonic() - began, children_cpu() - used, lines,
+                 wall)
 
 
 def children_cpu() -> float:
@@ -140,25 +144,27 @@ def projected(size: int, seconds: float, slope: float | None, target: int) -> fl
     return seconds * (target / size) ** slope
 
 
-COMMAND = re.compile(r"^\[\d\d:\d\d:\d\d\] \$ (.*?)    \(in .*\)$")
-DURATION = re.compile(r"^  \((\d+(?:\.\d+)?) s, exit code -?\d+\)$")
+def job_streams(clone: Path, sweep_name: str) -> dict[str, list[dict]]:
+    """Each job's event stream (sweep/shell.py: its commands, then its outcome), by job name;
+    the shared prepares' streams are left out."""
+    folder = lock.git_dir(clone) / LOG_FOLDER / sweep_name
+    return {path.stem: events.read(path) for path in sorted(folder.glob(f"*.{events.SUFFIX}"))
+            if not path.name.startswith("prepare-")}
 
 
-def logged_seconds(log: Path, wanted) -> float:
-    """The seconds of the commands in a sweep job's log (jobs.Runner.sh writes each command,
-    then its duration) for which ``wanted(command)`` is true."""
-    seconds, command = 0.0, None
-    for line in log.read_text(errors="replace").splitlines():
-        started, ended = COMMAND.match(line), DURATION.match(line)
-        if started:
-            command = started.group(1)
-        elif ended and command is not None:
-            seconds += float(ended.group(1)) if wanted(command) else 0.0
-            command = None
-    return seconds
+def phase_seconds(stream: list[dict], phases: set[str]) -> float:
+    """The seconds of a job's commands in ``phases`` (``push``, ``image``, ``stage``...)."""
+    return sum(event["seconds"] for event in stream
+               if event["event"] == "command" and event["phase"] in phases)
 
 
-def is_push(command: str) -> bool:
-    """A job's push to the output store: its annexed outputs, then its branch (flock)."""
-    return command.startswith("flock ") and " git push " in command or \
-        command.startswith("git annex copy ") and " --to " in command
+def fixed_seconds(stream: list[dict]) -> float | None:
+    """A finished job's time beyond its stages (its outcome event), None if it did not finish."""
+    ended = [Outcome.from_event(event) for event in stream if event["event"] == "outcome"]
+    return ended[-1].fixed_seconds if ended and ended[-1].ok else None
+
+
+def sweep_events(clone: Path, sweep_name: str, kind: str) -> list[dict]:
+    """Events of the sweep as a whole (``planned``, ``submitted``, ``merged``), in order."""
+    folder = lock.git_dir(clone) / LOG_FOLDER
+    return events.read(folder / f"{sweep_name}.{events.SUFFIX}", kind)

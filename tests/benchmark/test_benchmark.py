@@ -1,35 +1,18 @@
-"""The benchmark's own parts: the handbook baseline, the peak-RSS wrapper, the generated
-archive and the verdicts printed beside each target."""
+"""The benchmark's own parts: the peak-RSS wrapper, the generated archive and the verdicts
+printed beside each target (the handbook baseline: test_handbook.py)."""
 import json
 import re
 import subprocess
 import sys
 import tarfile
 
-import joblib
 import pandas as pd
 import pytest
 
-from benchmark import __main__ as bench, generate, measure
+from benchmark import __main__ as bench, generate, measure, real_images
 from helpers import project
 from imageclf.project import find_root as project_root
-from imagenette_fixture import write_tree
 from pipeline import stages
-
-
-def test_handbook_baseline_runs_its_three_steps_like_the_handbook(tmp_path):
-    write_tree(tmp_path / "data" / "raw", {"train": 10, "val": 5})
-    scripts = project() / "code" / "benchmark" / "handbook"
-    for step in (["prepare.py"], ["train.py", "sgd", "10"], ["evaluate.py"]):
-        subprocess.run([sys.executable, str(scripts / step[0]), *step[1:]], cwd=tmp_path,
-                       check=True)
-    table = pd.read_csv(tmp_path / "data" / "train.csv")
-    # pandas' default index column
-    assert list(table.columns) == ["Unnamed: 0", "filename", "label"]
-    assert sorted(table["label"].unique()) == ["golf ball", "parachute"] and len(table) == 20
-    assert table["filename"].str.startswith("data/raw/imagenette2-160/train/").all()
-    assert type(joblib.load(tmp_path / "model.joblib")).__name__ == "SGDClassifier"
-    assert 0 <= json.loads((tmp_path / "accuracy.json").read_text())["accuracy"] <= 1
 
 
 def test_peak_reports_the_memory_of_the_child_process(tmp_path):
@@ -101,3 +84,43 @@ def test_the_scratch_tree_is_found_as_the_dataset_root(tmp_path):
     (clone / stages.DECLARATION).write_text("")
     tree = measure.scratch_tree(tmp_path / "tree", clone)
     assert project_root(tree / "executed") == tree
+
+
+def test_the_real_images_section_runs_only_with_all_ten_folders(tmp_path):
+    root = tmp_path / "ds"
+    (root / "params" / "ten-classes").mkdir(parents=True)
+    (root / real_images.PREPARE).write_text((project() / real_images.PREPARE).read_text())
+    for folder in generate.TEN_CLASSES[:9]:
+        (root / measure.RAW / "train" / folder).mkdir(parents=True)
+    assert not real_images.available(root)
+    (root / measure.RAW / "train" / generate.TEN_CLASSES[9]).mkdir()
+    assert real_images.available(root)
+
+
+def real_results(seconds: float, rss: float, accuracy: float) -> dict:
+    ours = {"train_evaluate_s": seconds, "peak_rss_mb": rss, "accuracy": accuracy}
+    handbook = {"train_evaluate_s": 300.0, "peak_rss_mb": 4700.0, "accuracy": 0.43}
+    return {"images": 13394, "ours": {real_images.BEST: ours},
+            "handbook": {"SGD max_iter 10": {**handbook, "accuracy": 0.28},
+                         "random forest": handbook}}
+
+
+@pytest.mark.parametrize("seconds, rss, accuracy, met", [
+    (250.0, 900.0, 0.81, [True, True, True]),
+    (301.0, 1100.0, 0.79, [False, False, False]),
+])
+def test_real_images_rows_judge_the_best_configuration_beside_the_handbook(seconds, rss,
+                                                                           accuracy, met):
+    rows = real_images.rows(real_results(seconds, rss, accuracy))
+    assert [row[4] for row in rows[:3]] == met
+    assert rows[2][1] == "0.4300" and rows[2][2] == f"{accuracy:.4f}"  # handbook beside ours
+    assert any("handbook SGD max_iter 10" in row[0] and "0.2800" in row[1] for row in rows)
+    verdicts = {row[0]: row[4] for row in bench.rows({"real": real_results(seconds, rss,
+                                                                           accuracy)})}
+    assert list(verdicts.values())[:3] == met
+
+
+def test_the_generated_ten_class_section_reports_its_accuracy():
+    rows = bench.rows({"ten": {"images": 1, "seconds": 1.0, "peak_rss_mb": 1.0,
+                               "accuracy": 0.5}})
+    assert rows[-1][0] == "ten classes: accuracy (generated images)" and rows[-1][2] == "0.5000"

@@ -3,13 +3,17 @@ and the table of phases against the number of jobs."""
 import pytest
 
 from benchmark import __main__ as bench, scale, slurm
-from pipeline import sweep
+from helpers import STAGES
+from pipeline import events
+from pipeline.sweep import sweepfile
+from pipeline.sweep.shell import Outcome
 from pipeline.checks import load_yaml
 
 
 @pytest.mark.parametrize("count", [25, 200])
 def test_the_generated_sweep_has_that_many_cheap_distinct_jobs(count):
-    parsed = sweep.parse(load_yaml(scale.sweep_text(count), "s.yaml"), "s.yaml", f"scale-{count}")
+    parsed = sweepfile.parse(load_yaml(scale.sweep_text(count), "s.yaml"), "s.yaml",
+                             f"scale-{count}", STAGES)
     assert len(parsed.jobs) == count == len({job.name for job in parsed.jobs})
     assert {job.stage_overrides("train")["max_iter"] for job in parsed.jobs} == {1, 2}
     assert all(job.stage_overrides("train")["classifier"] == "sgd" for job in parsed.jobs)
@@ -54,14 +58,17 @@ def test_the_slurm_comparison_is_a_row_of_the_benchmark_table():
     assert table[2][2] == "1.5 s -> 9.0 s" and "0.1 s -> 6.5 s" in table[2][3]
 
 
-def test_a_jobs_fixed_cost_and_image_copy_come_from_its_log(tmp_path):
+def test_a_jobs_fixed_cost_and_image_copy_come_from_its_stream(tmp_path):
     logs = tmp_path / ".git" / "imageclf-logs" / "sweeps" / "s"
     logs.mkdir(parents=True)
-    entry = "[10:00:00] $ {}    (in /x)\n  ({} s, exit code 0)\n"
-    (logs / "a.log").write_text(
-        entry.format("git clone --quiet --no-checkout /store /x", 0.5)
-        + entry.format("git annex get --quiet .datalad/environments/software/image", 6.0)
-        + entry.format("/venv/bin/python -m pipeline run train -p max_iter 5", 30.0)
-        + entry.format("flock /store/imageclf-push.lock git push --quiet o HEAD:b", 1.5))
-    (logs / "prepare-k1.log").write_text(entry.format("git annex get --quiet x", 99.0))
+
+    def command(phase, seconds):
+        return events.line("command", job="a", phase=phase, args=["x"], cwd="/x",
+                           seconds=seconds, exit=0)
+
+    outcome = Outcome("a", True, seconds=38.0, accuracy=0.5, stage_seconds=30.0)
+    (logs / "a.jsonl").write_text("\n".join([
+        command("set-up", 0.5), command("image", 6.0), command("stage", 30.0),
+        command("push", 1.5), events.line("outcome", **outcome.event())]) + "\n")
+    (logs / "prepare-k1.jsonl").write_text(command("image", 99.0) + "\n")
     assert slurm.job_costs(tmp_path, "s") == {"fixed_per_job": 8.0, "image_per_job": 6.0}

@@ -1,15 +1,15 @@
 """benchmark.timing: phases timed from outside a sweep (the lock's holders, SLURM's output
 files) and how a phase grows with the number of jobs."""
-import io
 import os
 import time
 
 import pytest
 
 from benchmark import timing
-from pipeline import sweep
-from pipeline.sweep import jobs
+from helpers import STAGES
 from pipeline import lock
+from pipeline.sweep.jobs import Jobs
+from pipeline.sweep.model import Job, Sweep
 
 
 def test_the_lock_watcher_times_each_holder_of_the_dataset_lock(tmp_path):
@@ -51,19 +51,31 @@ def test_growth_is_the_log_log_slope_and_carries_the_projection():
     assert timing.projected(200, 4, None, 10_000) is None
 
 
-def test_a_jobs_push_is_timed_from_the_commands_its_log_records(tmp_path):
-    """The log as jobs.Runner.sh writes it: a push to the output store (flock'ed git push), then
-    a command that is not a push."""
-    (tmp_path / ".git").mkdir()
-    demo = sweep.Sweep("s", "sweeps/s.yaml", {s: f"params/{s}.yaml" for s in sweep.STAGES},
-                       (sweep.Job("a", {}),))
-    runner = jobs.Runner(tmp_path, demo, "none", 1, out=io.StringIO())
-    log_file = tmp_path / "a.log"
-    with open(log_file, "w") as log:
-        runner.sh(["flock", str(tmp_path / "push.lock"), "sh", "-c", "sleep 0.3", "git", "push",
-                   "--quiet"], tmp_path, log)
-        runner.sh(["sh", "-c", "sleep 0.5"], tmp_path, log)
-    assert timing.logged_seconds(log_file, timing.is_push) == pytest.approx(0.3, abs=0.15)
-    assert timing.logged_seconds(log_file, lambda command: True) == pytest.approx(0.8, abs=0.25)
-    assert timing.is_push("git annex copy --quiet --to imageclf-output-storage --not --in x")
-    assert not timing.is_push("git annex copy --quiet --from origin")
+def test_a_jobs_phases_are_timed_from_its_event_stream(tmp_path):
+    """The stream as a job's shell writes it: a push (flock'ed git push), a set-up command, then
+    its outcome; the shared prepares' streams are not jobs'."""
+    demo = Sweep("s", "sweeps/s.yaml", {s: f"params/{s}.yaml" for s in STAGES}, (Job("a", {}),))
+    runner = Jobs(tmp_path, demo, "none", store=None)
+    with runner.shell("a") as shell:
+        shell.sh(["flock", str(tmp_path / "push.lock"), "sh", "-c", "sleep 0.3"], tmp_path,
+                 "push")
+        shell.sh(["sh", "-c", "sleep 0.5"], tmp_path)
+        shell.outcome(True, 0.5)
+    with runner.shell("prepare-k") as shell:
+        shell.sh(["sh", "-c", "sleep 0.2"], tmp_path, "push")
+    streams = timing.job_streams(tmp_path, "s")
+    assert list(streams) == ["a"]
+    assert timing.phase_seconds(streams["a"], {"push"}) == pytest.approx(0.3, abs=0.15)
+    assert timing.phase_seconds(streams["a"], {"push", "set-up"}) == pytest.approx(0.8, abs=0.25)
+    assert timing.fixed_seconds(streams["a"]) == pytest.approx(0.8, abs=0.25)  # no stage ran
+
+
+def test_the_sweeps_own_events_say_when_it_was_submitted(tmp_path):
+    demo = Sweep("s", "sweeps/s.yaml", {s: f"params/{s}.yaml" for s in STAGES}, (Job("a", {}),))
+    runner = Jobs(tmp_path, demo, "none", store=None)
+    before = time.time()
+    runner.sweep_event("submitted", executor="slurm", ids=["12"])
+    found = timing.sweep_events(tmp_path, "s", "submitted")
+    assert [event["ids"] for event in found] == [["12"]]
+    started = timing.Timed(0, 1.0, 0.1, began=before - 2)
+    assert 2 <= started.since_start(found[0]) < 3
