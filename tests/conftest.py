@@ -10,7 +10,8 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 sys.path[:0] = [str(TESTS.parent / "code"), str(TESTS)]
 
-from helpers import REPO, clone_repository, code_commit, sh, untested_code_changes  # noqa: E402
+from helpers import (REPO, clone_repository, code_commit, made_once, sh,  # noqa: E402
+                     untested_code_changes)
 from imagenette_fixture import make_archive  # noqa: E402
 
 
@@ -33,17 +34,19 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session")
 def small_archive(tmp_path_factory) -> Path:
-    return make_archive(tmp_path_factory.mktemp("archive"))
+    return made_once(tmp_path_factory, "archive", make_archive)
 
 
 @pytest.fixture(scope="session")
 def small_input_dataset(tmp_path_factory, small_archive) -> Path:
     """One input dataset made from the small archive, shared by the clones (as in a workshop)."""
-    location = tmp_path_factory.mktemp("input") / "imagenette"
-    host = clone_repository(tmp_path_factory.mktemp("host") / "ds")
-    sh([sys.executable, "-m", "pipeline", "data"], host,
-       IMAGENETTE_URL=small_archive.as_uri(), IMAGENETTE_DATASET=str(location))
-    return location
+    def make(folder: Path) -> Path:
+        location = folder / "imagenette"
+        host = clone_repository(folder / "host" / "ds")
+        sh([sys.executable, "-m", "pipeline", "data"], host,
+           IMAGENETTE_URL=small_archive.as_uri(), IMAGENETTE_DATASET=str(location))
+        return location
+    return made_once(tmp_path_factory, "input", make)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ branches and no remote."""
 from __future__ import annotations
 
 import atexit
+import fcntl
 import functools
 import os
 import shutil
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import commands
+from pipeline import process, stages
 
 REPO = Path(__file__).resolve().parents[1]
 # What only dataset work changes: a registered container (its folder, not the committed
@@ -31,6 +32,25 @@ RUN_RECORD_MARKER = "^=== Do not change lines below ===$"  # datalad's run-recor
 CODE_PATHS = ["code", "tests", "notebooks", "stages.yaml", "ruff.toml", "Makefile",
               "requirements.txt", "environment.yml", ".ci"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+STAGES = stages.names(REPO)  # stages.yaml's, in order
+
+
+def made_once(tmp_path_factory, name: str, make) -> Path:
+    """What ``make(folder)`` returns (a path), made once per test session however many
+    pytest-xdist workers ask: the first makes it in the session's common temp folder while the
+    others wait, then all share it (read-only: clone from it, never write to it)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    folder, made = base / f"made-once-{name}", base / f"made-once-{name}.path"
+    with open(base / f"made-once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            if folder.exists():  # a worker failed halfway: start again
+                shutil.rmtree(folder)
+            folder.mkdir()
+            made.write_text(str(make(folder)))
+        return Path(made.read_text())
 
 
 def require(condition: bool, reason: str) -> None:
@@ -44,7 +64,7 @@ def require(condition: bool, reason: str) -> None:
 def tool_env(clone: Path | None = None, **extra: str) -> dict[str, str]:
     """The environment a user has after `. .venv/bin/activate` (the pipeline's own), importing
     the clone's own code."""
-    env = commands.tool_env()
+    env = process.tool_env()
     if clone is not None:
         env["PYTHONPATH"] = str(clone / "code")
     env.update(extra)

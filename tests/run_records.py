@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import git, sh
+from helpers import REPO, git, sh
 from pipeline import history
 
 # What each fake stage writes: papermill's parameters into its executed notebook, and its
@@ -57,6 +57,7 @@ def make_tiny_history(root: Path) -> dict[str, str]:
     for stage in STAGE_IO:
         (root / f"notebooks/{stage}.ipynb").write_text('{"cells": []}\n')
     (root / "stage.py").write_text(FAKE_STAGE)
+    shutil.copy(REPO / "stages.yaml", root)  # the stages' names, as in the project
     sh(["datalad", "save", "-r", "-m", "Notebooks, a stand-in for their work, and the data"], root)
     commits = {}
     for stage, (inputs, outputs) in STAGE_IO.items():

@@ -59,3 +59,35 @@ def test_test_modules_have_unique_basenames():
         relative = path.relative_to(PROJECT).as_posix()
         assert path.name not in seen, f"{relative} and {seen[path.name]}: rename one"
         seen[path.name] = relative
+
+
+def sibling_imports(path, package: str) -> set[str]:
+    """The modules of ``package`` that a module imports, at any depth of its code."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package + "."):
+            found.add(node.module.split(".")[2])
+    return found
+
+
+def test_the_sweep_packages_table_of_contents_is_its_layering():
+    """pipeline/sweep/__init__ lists its modules; each imports only modules listed above it (no
+    import runs back up), and __init__ imports none."""
+    import re
+
+    folder = PROJECT / "code/pipeline/sweep"
+    init = (folder / "__init__.py").read_text()
+    order = re.findall(r"^    (\w+) {2,}", init, re.MULTILINE)
+    modules = sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
+    assert sorted(order) == modules
+    assert not sibling_imports(folder / "__init__.py", "pipeline.sweep")
+    for index, name in enumerate(order):
+        below = sibling_imports(folder / f"{name}.py", "pipeline.sweep") - set(order[:index])
+        assert not below, f"sweep/{name}.py imports {sorted(below)}, listed below it"

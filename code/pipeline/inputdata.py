@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 from . import commands, lock
+from .git import git
 
 OFFICIAL_URL = "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz"
 SUBDATASET = "data/raw"
@@ -80,7 +81,7 @@ def replace_recorded_url(location: Path, served: str, original: str) -> None:
     """Record the file:// URL the user gave instead of the temporary loopback one."""
     if served == original:
         return
-    listing = commands.output(["git", "annex", "whereis", "--all", "--json"], cwd=location)
+    listing = git(location, "annex", "whereis", "--all", "--json")
     for line in listing.splitlines():
         entry = json.loads(line)
         urls = [u for place in entry.get("whereis", []) for u in place.get("urls", [])]

@@ -138,4 +138,4 @@ def test_a_sweep_through_sbatch_runs_its_stages_in_the_container(container_clone
     notebook = git(clone, "show", f"{branch}:executed/train.ipynb")
     assert "container: software" in notebook and str(clone) not in notebook
     leftovers = sh(["podman", "ps", "-a", "--format", "{{.Mounts}}"], clone, check=False).stdout
-    assert "imageclf-sweeps" not in leftovers
+    assert str(clone / ".git" / "imageclf-sweeps") not in leftovers  # this sweep's alone

@@ -19,12 +19,15 @@ def test_walkthrough_runs_the_whole_story(tmp_path, small_archive, registered_da
     assert {"ready4analysis", "SGD-100", "random-forest"} <= set(git(analysis, "tag").split())
     branches = git(analysis, "branch", "--format=%(refname:short)").split()
     assert {"main", "randomforest", "verify"} <= set(branches)
-    record = git(analysis, "log", "-1", "--format=%B", "main")
+    # the last record of the SGD-100 rerun: main then moves on with the switch to random forest,
+    # saved by hand and tagged as the handbook does, and rerun onto the branch
+    record = git(analysis, "log", "-1", "--format=%B", "random-forest^")
     assert "containers-run" not in record  # records hold the call format
     assert "code/container/adapter.py run" in record
     # a rerun with -m says what changed; its record is the stage's, as generated
     assert "] Recompute classification with more iterations (max_iter=100)" in record
     assert "--log-output" in record
+    assert "Switch to random forest" in git(analysis, "log", "-1", "--format=%B", "main")
     params = git(analysis, "show", "randomforest:params/train.yaml")
     assert params.count("classifier: random-forest") == 1
 

@@ -21,8 +21,10 @@ def test_input_dataset_defaults_beside_the_analysis(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("url", ["file:///nonexistent/imagenette2-160.tgz",
-                                 f"http://127.0.0.1:{free_port()}/imagenette2-160.tgz"])
+                                 "http://127.0.0.1:{free_port}/imagenette2-160.tgz"])
 def test_failed_download_says_how_to_use_a_local_copy_and_leaves_nothing(tmp_path, url):
+    # the port is picked when the test runs: test ids must be the same in every xdist worker
+    url = url.format(free_port=free_port())
     clone = clone_repository(tmp_path / "ds")
     result = sh([sys.executable, "-m", "pipeline", "data"], clone, check=False, IMAGENETTE_URL=url)
     assert result.returncode == 1
