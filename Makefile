@@ -9,6 +9,9 @@ SWEEP ?= sweeps/handbook.yaml
 # `make verify`: the branch the story ran on (the one checked out, as `make tutorial` uses).
 MAIN ?= $(shell git branch --show-current | grep -vx randomforest || echo main)
 JOBS ?= 2
+# `make test`: pytest-xdist workers, each taking a whole test file at a time (its module fixtures
+# made once); most tests drive one chain of processes that keeps one core busy.
+TEST_WORKERS ?= 2
 # `software` runs every stage in the container; `none` in .venv (no engine needed).
 CONTAINER ?= software
 export CONTAINER
@@ -16,12 +19,12 @@ PIPELINE := $(BIN)/python -m pipeline
 # Long commands show a progress line and their outcome; their full output goes to a log under
 # .git/imageclf-logs/. VERBOSE=1 shows everything as it comes.
 export VERBOSE
-WATCH := $(if $(filter-out 0,$(VERBOSE)),,@$(PYTHON) code/pipeline/terminal.py --)
+WATCH := $(if $(filter-out 0,$(VERBOSE)),,@$(BIN)/python code/pipeline/terminal.py --)
 ifndef WORK_DIR  # where `make walkthrough` creates its scratch datasets (a new folder each time)
 WORK_DIR := $(shell mktemp -d -u /tmp/imageclf-walkthrough-XXXX)
 endif
 
-.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs lint test sweep
+.PHONY: help setup engine data container stages tutorial compare report lab verify overhead bench walkthrough docs lint test sweep workshop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +37,8 @@ setup: $(VENV)/.installed engine ## create .venv (pinned packages) and make sure
 
 $(VENV)/.installed: requirements.txt code/container/requirements.lock $(wildcard code/papermill_stable/*)
 	$(PYTHON) -m venv $(VENV)
+	@# The terminal's progress bars are tqdm's (the lock's pin): first, so it watches pip.
+	@$(BIN)/pip install -qq --disable-pip-version-check "$$(grep -m1 '^tqdm==' code/container/requirements.lock)"
 	$(WATCH) $(BIN)/pip install --upgrade pip
 	$(WATCH) $(BIN)/pip install -r requirements.txt
 	@# code/ on the venv's path: `python -m pipeline` and JupyterLab's kernel find the packages.
@@ -80,6 +85,9 @@ overhead: $(VENV)/.installed ## print containers-run's overhead per stage over d
 sweep: setup data container ## run a sweep (SWEEP=sweeps/NAME.yaml JOBS=2): a branch per job, one merge commit, tag sweep/NAME
 	$(PIPELINE) sweep $(SWEEP) -j $(JOBS)
 
+workshop: $(VENV)/.installed engine ## as root: a JupyterHub for a room (PARTICIPANTS=8 or names); then python -m pipeline workshop status|stop|remove
+	$(PIPELINE) workshop setup $(if $(PARTICIPANTS),--participants "$(PARTICIPANTS)")
+
 bench: setup data container ## our stages against the handbook's scripts: table with targets, results/benchmark.json
 	PYTHONDONTWRITEBYTECODE=1 $(BIN)/python -m benchmark
 
@@ -96,4 +104,4 @@ lint: $(VENV)/.installed ## check the Python code and notebooks with ruff (ruff.
 
 test: setup ## set up (and Debian's chromium for the browser tests), then run the test suite
 	@tests/install-browser.sh
-	$(BIN)/python -m pytest -ra tests
+	$(BIN)/python -m pytest -ra -n $(TEST_WORKERS) --dist loadfile --durations=25 tests
