@@ -11,6 +11,7 @@ branches and no remote."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import functools
 import os
@@ -51,6 +52,16 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
             folder.mkdir()
             made.write_text(str(make(folder)))
         return Path(made.read_text())
+
+
+@contextlib.contextmanager
+def sharing(resource: str, exclusive: bool = False):
+    """Hold the machine's one ``resource`` (such as the test SLURM cluster) with the other
+    pytest-xdist workers: tests that use it share it, a test that stops it waits for them all
+    and keeps them waiting until it has started it again."""
+    with open(Path(tempfile.gettempdir()) / f"imageclf-tests-{resource}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
 
 
 def require(condition: bool, reason: str) -> None:

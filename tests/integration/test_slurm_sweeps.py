@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import REPO, git, require, sh, tool_env
+import pytest
+
+from helpers import REPO, git, require, sh, sharing, tool_env
 
 SWEEP = [sys.executable, "-m", "pipeline", "sweep"]
 JOBS = """\
@@ -19,6 +21,13 @@ jobs:
   it-6: {train: {max_iter: 6}}
   broken: {train: {classifier: no-such}}
 """
+
+
+@pytest.fixture(autouse=True)
+def shared_cluster():
+    """The test cluster stays up while these tests use it (test_slurm_cluster.py stops it)."""
+    with sharing("slurm"):
+        yield
 
 
 def save_sweep(clone: Path, name: str, text: str) -> None:
