@@ -17,6 +17,8 @@ SECTIONS = ("loading", "memory", "story", "overhead", "isolation", "ten", "real"
             "slurm", "scale", "workshop")
 # scale takes about 25 minutes, workshop about 45 (and root): only when asked for (--only)
 DEFAULT_SECTIONS = SECTIONS[:-2]
+# The sections that measure in a clone of the dataset with the story's data and image.
+IN_A_CLONE = {"loading", "memory", "story", "ten", "real"}
 
 
 # Each target once: the table prints it and judges the figure by it.
@@ -158,7 +160,7 @@ def main() -> None:
         print(f"benchmark: scratch folder {scratch}, command output in {log}", flush=True)
         # A clone with the story's data and image, for the sections that measure in it.
         clone = (measure.clone_dataset(root, scratch / "ours-story", log)
-                 if {"loading", "memory", "story", "ten"} & set(sections) else None)
+                 if IN_A_CLONE & set(sections) else None)
         steps = {
             "loading": lambda: measure.image_loading(clone),
             "memory": lambda: measure.train_memory(clone, scratch, log),

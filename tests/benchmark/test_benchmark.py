@@ -97,6 +97,20 @@ def test_the_real_images_section_runs_only_with_all_ten_folders(tmp_path):
     assert real_images.available(root)
 
 
+def test_the_real_images_section_measures_in_a_clone(tmp_path, monkeypatch):
+    clones, measured_in = [], []
+    monkeypatch.setattr(measure, "clone_dataset",
+                        lambda root, target, log: clones.append(target) or target)
+    monkeypatch.setattr(real_images, "measure",
+                        lambda clone, scratch, log: measured_in.append(clone) or {})
+    monkeypatch.setattr(bench, "rows", lambda results: [])
+    monkeypatch.setattr(sys, "argv", ["benchmark", "--only", "real",
+                                      "--json", str(tmp_path / "bench.json")])
+    monkeypatch.chdir(project())
+    bench.main()
+    assert measured_in == clones and len(clones) == 1
+
+
 def real_results(seconds: float, rss: float, accuracy: float) -> dict:
     ours = {"train_evaluate_s": seconds, "peak_rss_mb": rss, "accuracy": accuracy}
     handbook = {"train_evaluate_s": 300.0, "peak_rss_mb": 4700.0, "accuracy": 0.43}
