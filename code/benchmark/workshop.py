@@ -94,8 +94,8 @@ def story(account: str, clone: str, log: Path) -> subprocess.Popen:
                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def finished(process: subprocess.Popen, log: Path) -> None:
-    if process.wait():
+def finished(child: subprocess.Popen, log: Path) -> None:
+    if child.wait():
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
         raise BenchmarkError(f"a story failed ({log}):\n{tail}")
 
@@ -213,14 +213,14 @@ def measure(root: Path, log: Path, participants: int = PARTICIPANTS) -> dict:
             started, loads = time.perf_counter(), [load()]
             running = [(story(p.account, p.clone, logs / f"room-{p.name}.log"),
                         logs / f"room-{p.name}.log") for p in people]
-            while any(process.poll() is None for process, _ in running):
+            while any(child.poll() is None for child, _ in running):
                 time.sleep(5)
                 loads.append(load())
             room_seconds = time.perf_counter() - started
             logins.stop.set()
             logins.thread.join(timeout=300)
-            for process, path in running:
-                finished(process, path)
+            for child, path in running:
+                finished(child, path)
         results["room"] = {"seconds": round(room_seconds, 1), "load_mean": round(
             statistics.mean(loads), 2), "load_max": max(loads)}
         results["first_logins_s"] = [round(t, 1) for t in logins.first]
