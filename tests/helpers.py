@@ -36,6 +36,14 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 STAGES = stages.names(REPO)  # stages.yaml's, in order
 
 
+@contextlib.contextmanager
+def flocked(path: Path, exclusive: bool = True):
+    """An flock on ``path`` (made if missing) while the block runs."""
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+
+
 def made_once(tmp_path_factory, name: str, make) -> Path:
     """What ``make(folder)`` returns (a path), made once per test session however many
     pytest-xdist workers ask: the first makes it in the session's common temp folder while the
@@ -44,8 +52,7 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # the session's folder, above each worker's own
     folder, made = base / f"made-once-{name}", base / f"made-once-{name}.path"
-    with open(base / f"made-once-{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with flocked(base / f"made-once-{name}.lock"):
         if not made.exists():
             if folder.exists():  # a worker failed halfway: start again
                 shutil.rmtree(folder)
@@ -54,14 +61,11 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
         return Path(made.read_text())
 
 
-@contextlib.contextmanager
 def sharing(resource: str, exclusive: bool = False):
     """Hold the machine's one ``resource`` (such as the test SLURM cluster) with the other
     pytest-xdist workers: tests that use it share it, a test that stops it waits for them all
     and keeps them waiting until it has started it again."""
-    with open(Path(tempfile.gettempdir()) / f"imageclf-tests-{resource}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
+    return flocked(Path(tempfile.gettempdir()) / f"imageclf-tests-{resource}.lock", exclusive)
 
 
 def require(condition: bool, reason: str) -> None:

@@ -1,7 +1,14 @@
-"""The tests test the committed code, whatever dataset work a user's checkout holds."""
+"""The tests test the committed code, whatever dataset work a user's checkout holds; tests on
+other workers share the machine's one SLURM cluster."""
+import fcntl
+import os
 import subprocess
+import tempfile
+from pathlib import Path
 
-from helpers import clone_repository, code_commit, git, project, untested_code_changes
+import pytest
+
+from helpers import clone_repository, code_commit, git, project, sharing, untested_code_changes
 
 RUN_MESSAGE = """[DATALAD RUNCMD] Train
 
@@ -47,3 +54,19 @@ def test_clones_hold_one_branch_no_tags_no_remote(tmp_path):
     assert set(refs) == {"refs/heads/main", "refs/heads/git-annex"}  # the annex of this clone alone
     assert git(clone, "remote") == "" and git(clone, "status", "--porcelain") == ""
     assert (project() / "notebooks/walkthrough.ipynb").is_file()
+
+
+def test_users_of_a_resource_share_it_and_the_one_that_stops_it_waits():
+    resource = f"helpers-test-{os.getpid()}"
+    path = Path(tempfile.gettempdir()) / f"imageclf-tests-{resource}.lock"
+    try:
+        with sharing(resource), open(path) as other_worker:
+            fcntl.flock(other_worker, fcntl.LOCK_SH | fcntl.LOCK_NB)  # shares at once
+            fcntl.flock(other_worker, fcntl.LOCK_UN)
+            with pytest.raises(BlockingIOError):  # would wait for the sharers
+                fcntl.flock(other_worker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with sharing(resource, exclusive=True), open(path) as other_worker:
+            with pytest.raises(BlockingIOError):  # even a sharer waits for it
+                fcntl.flock(other_worker, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    finally:
+        path.unlink(missing_ok=True)
