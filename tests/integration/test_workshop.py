@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from helpers import free_port, project, require, sh
+from pipeline.workshop.environment import TERMINAL_NICENESS
 from test_browser import ARTIFACTS, CHROMIUM_ARGS
 
 PREFIX = "wst-"
@@ -166,6 +167,7 @@ def test_participants_log_in_open_the_walkthrough_and_run_a_stage(room, browser)
         time.sleep(5)
     for account, context, page in sessions:
         page.screenshot(path=str(ARTIFACTS / f"workshop-{account}.png"))
+        assert_pages_come_first(room, account)
         context.close()
     for account in ACCOUNTS:
         row = rows[account]
@@ -179,6 +181,47 @@ def test_participants_log_in_open_the_walkthrough_and_run_a_stage(room, browser)
     table = workshop("status", *room["options"]).stdout
     assert all(re.search(rf"^{a}\s+0/4 -\s+ok \S+ \(run prepare\)", table, re.M)
                for a in ACCOUNTS), table
+
+
+def processes(account: str) -> dict[str, tuple[int, str]]:
+    """The participant's JupyterLab server, kernel and terminal: (niceness, cpu cgroup)."""
+    found = {}
+    uid = pwd.getpwnam(account).pw_uid
+    roles = {"jupyterhub-singleuser": "server", "ipykernel_launcher": "kernel",
+             "bash\0--login": "terminal"}
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or entry.stat().st_uid != uid:
+                continue
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cgroups = (entry / "cgroup").read_text().splitlines()
+        except OSError:
+            continue
+        group = next((line.split(":", 2)[2] for line in cgroups
+                      if "cpu" in line.split(":")[1].split(",")), cgroups[-1].split(":", 2)[2])
+        for marker, role in roles.items():
+            if marker in command and not command.startswith("nice"):
+                found[role] = (int(fields[16]), group)  # stat's 19th field: the niceness
+    return found
+
+
+def assert_pages_come_first(room, account: str) -> None:
+    """The participant's computing (terminal, kernel) runs below their JupyterLab server, in the
+    workshop's cpu cgroup where autogroups would otherwise void nice (workshop/cpu.py)."""
+    from pipeline.workshop import cpu
+
+    state = json.loads(Path(room["folder"], "hub", "workshop.json").read_text())
+    found = processes(account)
+    assert set(found) == {"server", "kernel", "terminal"}, found
+    assert found["server"][0] == 0, found
+    assert found["kernel"][0] == found["terminal"][0] == TERMINAL_NICENESS, found
+    if cpu.needed():  # as on this CI machine: no systemd, autogroups on
+        assert state["cpu_group"], state
+        assert {group for _, group in found.values()} == {
+            "/" + Path(state["cpu_group"]).name}, (found, state["cpu_group"])
+    else:
+        assert state["cpu_group"] == ""
 
 
 def test_the_instructor_sees_the_room_and_participants_do_not(room, browser):

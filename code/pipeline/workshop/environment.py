@@ -22,7 +22,7 @@ from .. import commands
 from .layout import JUPYTERHUB, Layout, WorkshopError
 from .shared import committed, fingerprint, mark, up_to_date
 
-TERMINAL_NICENESS = 10
+TERMINAL_NICENESS = 19  # the lowest: pages first, whatever the room runs
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)")
 # What a venv holds of its own place: made anew, never linked. (Its __pycache__ folders are
 # linked: a read-only environment without them compiles every module at every start.)
@@ -127,14 +127,24 @@ def build(layout: Layout) -> None:
 
 def jupyter_settings(layout: Layout) -> None:
     """A participant's JupyterLab terminal is a login shell (their ~/.bash_profile activates
-    their clone's .venv) at a lower priority than the servers: a room running the story at once
-    must not slow down the pages everyone's JupyterLab serves. JupyterLab asks no one about
-    news (the room's machine may have no internet) and saves no notebook by itself. In the
-    shared environment's Jupyter configuration, which every participant's .venv reads."""
+    their clone's .venv); it and the notebooks' kernel run at a lower priority than the servers:
+    a room running the story at once must not slow down the pages everyone's JupyterLab serves
+    (cpu.py makes nice count). JupyterLab asks no one about news (the room's machine may have
+    no internet) and saves no notebook by itself. In the shared environment's Jupyter
+    configuration, which every participant's .venv reads."""
+    nice = ["nice", "-n", str(TERMINAL_NICENESS)]
     server = layout.env / "etc" / "jupyter" / "jupyter_server_config.d"
     write_new(server / "imageclf-workshop.json", json.dumps({"ServerApp": {
-        "terminado_settings": {"shell_command": ["nice", "-n", str(TERMINAL_NICENESS),
-                                                 "/bin/bash", "--login"]}}}, indent=2) + "\n")
+        "terminado_settings": {"shell_command": [*nice, "/bin/bash", "--login"]}}},
+        indent=2) + "\n")
+    # ipykernel's spec, its command prefixed ("python" stays the participant's .venv's: first on
+    # their PATH).
+    kernel = layout.env / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    spec = json.loads(kernel.read_text())
+    command = spec["argv"][3:] if spec["argv"][:2] == ["nice", "-n"] else spec["argv"]
+    if spec["argv"] != [*nice, *command]:
+        spec["argv"] = [*nice, *command]
+        write_new(kernel, json.dumps(spec, indent=1) + "\n")
     lab = layout.env / "share" / "jupyter" / "lab" / "settings"
     write_new(lab / "overrides.json", json.dumps({
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false",

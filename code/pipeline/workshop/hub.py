@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from .. import process
-from . import accounts, fuse
+from . import accounts, cpu, fuse
 from .checks import account_exists
 from .layout import Account, Layout, State, WorkshopError, ports
 
@@ -85,7 +85,7 @@ def start(layout: Layout, state: State) -> None:
         supervisor = subprocess.Popen(
             [str(layout.python()), "-m", "pipeline.workshop.supervise", str(layout.settings)],
             cwd=layout.hub, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=entering(state.cpu_group),
             env={**process.tool_env(), "PYTHONPATH": str(layout.source / "code")})
     deadline = time.monotonic() + START_TIMEOUT
     while not answers(f"{hub_url(state)}/hub/api"):
@@ -95,6 +95,12 @@ def start(layout: Layout, state: State) -> None:
                                 f"{START_TIMEOUT} s. The end of {log}:\n{tail}")
         time.sleep(0.5)
     print(f"The hub answers at {hub_url(state)}/ (log: {log})")
+
+
+def entering(group: str):
+    """What a child runs before its command: joining the workshop's cpu cgroup (cpu.py), which
+    everything the hub starts inherits."""
+    return (lambda: cpu.enter(group)) if group else None
 
 
 def gid_of(account: str) -> int:

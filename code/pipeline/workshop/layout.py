@@ -20,6 +20,7 @@ from ..errors import PipelineError
 DEFAULT_ROOT = Path("/srv/imageclf-workshop")
 DEFAULT_PREFIX = "ws-"
 DEFAULT_PORT = 8000
+DEFAULT_BIND = "127.0.0.1"
 CLONE_NAME = "imageclf"
 INSTRUCTOR = "instructor"  # the hub's admin account is PREFIX+instructor
 # Pinned: the hub from PyPI (in the shared environment), its proxy from npm.
@@ -48,11 +49,12 @@ class Account:
 @dataclass
 class State:
     prefix: str = DEFAULT_PREFIX
-    bind: str = "127.0.0.1"
+    bind: str = DEFAULT_BIND
     port: int = DEFAULT_PORT
     root_created: bool = False
     group_created: bool = False  # the participants' group (fuse.py)
     fuse: dict | None = None  # /dev/fuse's owner and mode before setup changed them
+    cpu_group: str = ""  # the cpu cgroup the hub runs in (cpu.py), '' for none
     participants: list[Account] = field(default_factory=list)
     instructor: Account | None = None
 

@@ -8,9 +8,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import accounts, checks, clones, environment, fuse, hub, shared, status
-from .layout import (CLONE_NAME, DEFAULT_PORT, DEFAULT_PREFIX, INSTRUCTOR, Account, Layout,
-                     State, WorkshopError, layout_from, ports)
+from . import accounts, checks, clones, cpu, environment, fuse, hub, shared, status
+from .layout import (CLONE_NAME, DEFAULT_BIND, DEFAULT_PORT, DEFAULT_PREFIX, INSTRUCTOR, Account,
+                     Layout, State, WorkshopError, layout_from, ports)
 
 HOME_BASE = Path("/home")
 
@@ -76,7 +76,9 @@ def setup(args: argparse.Namespace) -> None:
                             f"change to {args.prefix!r}. Remove it first, or use another "
                             "WORKSHOP_DIR.")
     new = plan(layout, state, args.participants, prefix)
-    bind, port = args.bind, args.port
+    # Run again without options, the workshop keeps its address; naming one moves it.
+    bind = args.bind or (state.bind if state else DEFAULT_BIND)
+    port = args.port or (state.port if state else DEFAULT_PORT)
     checks.refuse(checks.problems(layout, state, new, port, bind, hub.running(layout), HOME_BASE))
     started = time.perf_counter()
     if state is None:
@@ -109,6 +111,8 @@ def setup(args: argparse.Namespace) -> None:
         state.instructor = made
         passwords[made.account] = set_new_password(layout, made.account)
         layout.save(state)
+    state.cpu_group = cpu.ensure(layout.root)  # made anew after a reboot
+    layout.save(state)
     shared.settings(layout, state, ports(port))
     hub.offer_unit(layout)
     hub.start(layout, state)
@@ -207,6 +211,7 @@ def cmd_remove(args: argparse.Namespace) -> None:
                    layout.source, layout.inputs, layout.root / ".imagenette.lock", layout.hub):
         if folder.exists():  # as root: read-only folders are no obstacle, mounts are
             subprocess.run(["rm", "-rf", "--one-file-system", str(folder)], check=True)
+    cpu.remove(state.cpu_group)
     fuse.restore(state.fuse)
     if state.group_created:
         fuse.remove_group()
@@ -232,13 +237,13 @@ def add_parser(sub) -> None:
                                    "('alice bob')")
     setup_parser.add_argument("--prefix", default=DEFAULT_PREFIX,
                               help=f"account prefix (default {DEFAULT_PREFIX})")
-    setup_parser.add_argument("--bind", default=os.environ.get("WORKSHOP_BIND", "127.0.0.1"),
-                              help="address the hub listens on (default 127.0.0.1; 0.0.0.0 for "
-                                   "a room, behind a TLS proxy)")
-    setup_parser.add_argument("--port", type=int,
-                              default=int(os.environ.get("WORKSHOP_PORT", DEFAULT_PORT)),
-                              help=f"the hub's port (default {DEFAULT_PORT}); the next three "
-                                   "are used on 127.0.0.1 (proxy API, hub, status page)")
+    setup_parser.add_argument("--bind", default=os.environ.get("WORKSHOP_BIND"),
+                              help=f"address the hub listens on (default {DEFAULT_BIND}, or "
+                                   "the workshop's; 0.0.0.0 for a room, behind a TLS proxy)")
+    setup_parser.add_argument("--port", type=int, default=os.environ.get("WORKSHOP_PORT"),
+                              help=f"the hub's port (default {DEFAULT_PORT}, or the workshop's); "
+                                   "the next three are used on 127.0.0.1 (proxy API, hub, "
+                                   "status page)")
     setup_parser.add_argument("--project", default=os.environ.get("WORKSHOP_PROJECT"),
                               help="the project to clone for participants (default: this "
                                    "checkout; it must hold no run records)")
