@@ -5,6 +5,8 @@
 # say how to get one. CONTAINER=none skips this: the stages then run in .venv.
 set -euo pipefail
 [ "${CONTAINER:-software}" = none ] && exit 0
+# Another apt-get at work (unattended upgrades, a second terminal): wait for it, do not fail.
+apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 if [ -n "${CONTAINER_ENGINE:-}" ]; then command -v "$CONTAINER_ENGINE" >/dev/null && exit 0; fi
 if command -v podman >/dev/null; then
   missing=()
@@ -14,7 +16,7 @@ if command -v podman >/dev/null; then
   command -v fuse-overlayfs >/dev/null || missing+=(fuse-overlayfs)
   if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing ${missing[*]} for podman (apt-get)"
-    apt-get install -y -qq "${missing[@]}" >/dev/null || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
+    apt_get install -y -qq "${missing[@]}" >/dev/null || { apt_get update -qq && apt_get install -y -qq "${missing[@]}" >/dev/null; }
   elif [ "$(id -u)" != 0 ]; then
     # Rootless podman: uidmap maps the container's ids, fuse-overlayfs replaces the vfs storage
     # that cannot run containers as the user.
@@ -33,8 +35,8 @@ fi
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "No container engine found: installing podman, runc, debootstrap, uidmap and fuse-overlayfs (apt-get)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap uidmap fuse-overlayfs >/dev/null
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq podman runc debootstrap uidmap fuse-overlayfs >/dev/null
   podman --version
   exit 0
 fi
