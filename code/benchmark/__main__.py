@@ -145,6 +145,8 @@ def main() -> None:
     sections = args.only or [section for section in DEFAULT_SECTIONS
                              if (section != "slurm" or slurm.cluster_answers())
                              and (section != "real" or real_images.available(root))]
+    if "real" in sections and not real_images.available(root):  # asked for by --only
+        raise SystemExit(f"error: {real_images.missing_classes()}")
     if not args.only and "slurm" not in sections:
         print("benchmark: no SLURM answers (squeue): the slurm section is left out; "
               "code/cluster/slurm.sh start runs one here", flush=True)
@@ -187,8 +189,12 @@ def main() -> None:
             results[name] = steps[name]()
             print(f"   done in {time.perf_counter() - section_started:.0f} s", flush=True)
     except (measure.BenchmarkError, commands.CommandFailed) as error:
-        raise SystemExit(f"error: {error}\n(last lines of {log}:)\n" +
-                         "\n".join(log.read_text().splitlines()[-30:]))
+        tail = ("\n(last lines of the log:)\n" + "\n".join(log.read_text().splitlines()[-30:])
+                if isinstance(error, commands.CommandFailed) else "")
+        for left in scratch.iterdir():  # the clones and trees go; the log stays for reading
+            if left != log:
+                commands.remove_tree(left)
+        raise SystemExit(f"error: {error}{tail}\n(the full log: {log})") from None
     results["seconds"] = round(time.perf_counter() - started, 1)
     table = rows(results)
     results["table"] = [dict(zip(HEADER, row)) for row in table]

@@ -38,11 +38,14 @@ def available(root: Path) -> bool:
     return all((train / folder).is_dir() for folder in categories(root))
 
 
+def missing_classes() -> str:
+    return (f"{RAW} holds fewer than the ten Imagenette classes: point IMAGENETTE_URL at a "
+            "ten-class archive (file://... works) and run `make data` in a fresh clone")
+
+
 def measure(clone: Path, scratch: Path, log: Path) -> dict:
     if not available(clone):
-        raise BenchmarkError(
-            f"{RAW} holds fewer than the ten Imagenette classes: point IMAGENETTE_URL at a "
-            "ten-class archive (file://... works) and run `make data` in a fresh clone")
+        raise BenchmarkError(missing_classes())
     ours = scratch_tree(scratch / "real-ours", clone)
     stages = {"prepare": measured(papermill(ours, "prepare", PREPARE), ours, log)}
     results = {"images": _rows(ours), "ours": {}, "handbook": {}}

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 import tarfile
 
 import pandas as pd
@@ -103,12 +104,30 @@ def test_the_real_images_section_measures_in_a_clone(tmp_path, monkeypatch):
                         lambda root, target, log: clones.append(target) or target)
     monkeypatch.setattr(real_images, "measure",
                         lambda clone, scratch, log: measured_in.append(clone) or {})
+    monkeypatch.setattr(real_images, "available", lambda root: True)
     monkeypatch.setattr(bench, "rows", lambda results: [])
     monkeypatch.setattr(sys, "argv", ["benchmark", "--only", "real",
                                       "--json", str(tmp_path / "bench.json")])
     monkeypatch.chdir(project())
     bench.main()
     assert measured_in == clones and len(clones) == 1
+
+
+def test_asked_for_without_ten_classes_the_real_section_stops_before_cloning(tmp_path,
+                                                                             monkeypatch):
+    clones = []
+    monkeypatch.setattr(measure, "clone_dataset",
+                        lambda root, target, log: clones.append(target) or target)
+    monkeypatch.setattr(real_images, "available", lambda root: False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["benchmark", "--only", "real",
+                                      "--json", str(tmp_path / "bench.json")])
+    monkeypatch.chdir(project())
+    with pytest.raises(SystemExit) as stopped:
+        bench.main()
+    assert "fewer than the ten Imagenette classes" in str(stopped.value)
+    assert "make data" in str(stopped.value)
+    assert clones == [] and list(tmp_path.iterdir()) == []  # no clone, no scratch folder
 
 
 def real_results(seconds: float, rss: float, accuracy: float) -> dict:
@@ -138,3 +157,27 @@ def test_the_generated_ten_class_section_reports_its_accuracy():
     rows = bench.rows({"ten": {"images": 1, "seconds": 1.0, "peak_rss_mb": 1.0,
                                "accuracy": 0.5}})
     assert rows[-1][0] == "ten classes: accuracy (generated images)" and rows[-1][2] == "0.5000"
+
+
+def test_a_failed_section_leaves_only_its_log(tmp_path, monkeypatch):
+    def clone(root, target, log):
+        (target / "data").mkdir(parents=True)
+        return target
+
+    def fail(clone, scratch, log):
+        log.write_text("what happened\n")
+        raise measure.BenchmarkError("the section failed")
+
+    monkeypatch.setattr(measure, "clone_dataset", clone)
+    monkeypatch.setattr(real_images, "available", lambda root: True)
+    monkeypatch.setattr(real_images, "measure", fail)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["benchmark", "--only", "real",
+                                      "--json", str(tmp_path / "bench.json")])
+    monkeypatch.chdir(project())
+    with pytest.raises(SystemExit) as stopped:
+        bench.main()
+    scratch, = tmp_path.iterdir()
+    assert [p.name for p in scratch.iterdir()] == ["benchmark.log"]
+    assert "the section failed" in str(stopped.value)
+    assert str(scratch / "benchmark.log") in str(stopped.value)
