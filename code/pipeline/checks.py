@@ -212,7 +212,9 @@ def require_input_folders(root: Path, input_folders: dict, params: dict) -> None
         missing = [name for name in params[keys] if not (split / name).is_dir()]
         if missing:
             raise StageError(f"No category folder {', '.join(missing)} in {where}; the folders "
-                             f"there are: {', '.join(present)}. Name those in `{keys}`.")
+                             f"there are: {', '.join(present)}. Name only those in `{keys}`, or "
+                             "use input data that holds the others (all ten Imagenette classes: "
+                             "docs/parameters.md, 'All ten classes').")
 
 
 def require_outputs_recoverable(root: Path, outputs: list[str]) -> None:

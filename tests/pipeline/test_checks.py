@@ -155,8 +155,9 @@ def test_a_missing_split_or_category_folder_names_the_folders_there(root):
     planned = stages.plan(root, "prepare")
     folders = planned.spec.input_folders
     with pytest.raises(StageError, match="No category folder n03888257 in data/raw/imagenette2-160/"
-                                         "train; the folders there are: n03445777. Name those in "
-                                         "`categories`"):
+                                         "train; the folders there are: n03445777. Name only "
+                                         "those in `categories`, or use input data that holds "
+                                         "the others \\(all ten Imagenette classes"):
         checks.require_input_folders(root, folders, planned.params)
     (raw / "train/n03888257").mkdir()
     with pytest.raises(StageError, match="data/raw/imagenette2-160/val does not exist: check "
