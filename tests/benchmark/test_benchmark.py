@@ -113,20 +113,25 @@ def test_the_real_images_section_measures_in_a_clone(tmp_path, monkeypatch):
     assert measured_in == clones and len(clones) == 1
 
 
-def test_asked_for_without_ten_classes_the_real_section_stops_before_cloning(tmp_path,
-                                                                             monkeypatch):
-    clones = []
-    monkeypatch.setattr(measure, "clone_dataset",
-                        lambda root, target, log: clones.append(target) or target)
-    monkeypatch.setattr(real_images, "available", lambda root: False)
+def stopped_real_section(tmp_path, monkeypatch) -> str:
+    """`python -m benchmark --only real`, scratch folders in tmp_path: what it stopped with."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(sys, "argv", ["benchmark", "--only", "real",
                                       "--json", str(tmp_path / "bench.json")])
     monkeypatch.chdir(project())
     with pytest.raises(SystemExit) as stopped:
         bench.main()
-    assert "fewer than the ten Imagenette classes" in str(stopped.value)
-    assert "make data" in str(stopped.value)
+    return str(stopped.value)
+
+
+def test_asked_for_without_ten_classes_the_real_section_stops_before_cloning(tmp_path,
+                                                                             monkeypatch):
+    clones = []
+    monkeypatch.setattr(measure, "clone_dataset",
+                        lambda root, target, log: clones.append(target) or target)
+    monkeypatch.setattr(real_images, "available", lambda root: False)
+    said = stopped_real_section(tmp_path, monkeypatch)
+    assert "fewer than the ten Imagenette classes" in said and "make data" in said
     assert clones == [] and list(tmp_path.iterdir()) == []  # no clone, no scratch folder
 
 
@@ -171,13 +176,7 @@ def test_a_failed_section_leaves_only_its_log(tmp_path, monkeypatch):
     monkeypatch.setattr(measure, "clone_dataset", clone)
     monkeypatch.setattr(real_images, "available", lambda root: True)
     monkeypatch.setattr(real_images, "measure", fail)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(sys, "argv", ["benchmark", "--only", "real",
-                                      "--json", str(tmp_path / "bench.json")])
-    monkeypatch.chdir(project())
-    with pytest.raises(SystemExit) as stopped:
-        bench.main()
+    said = stopped_real_section(tmp_path, monkeypatch)
     scratch, = tmp_path.iterdir()
     assert [p.name for p in scratch.iterdir()] == ["benchmark.log"]
-    assert "the section failed" in str(stopped.value)
-    assert str(scratch / "benchmark.log") in str(stopped.value)
+    assert "the section failed" in said and str(scratch / "benchmark.log") in said
