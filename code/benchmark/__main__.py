@@ -15,7 +15,7 @@ from . import isolation_cost, measure, real_images, scale, slurm, sweep, worksho
 
 SECTIONS = ("loading", "memory", "story", "overhead", "isolation", "ten", "real", "sweep",
             "slurm", "scale", "workshop")
-# scale takes about 25 minutes, workshop about 25 (and root): only when asked for (--only)
+# scale takes about 25 minutes, workshop about 31 (and root): only when asked for (--only)
 DEFAULT_SECTIONS = SECTIONS[:-2]
 # The sections that measure in a clone of the dataset with the story's data and image.
 IN_A_CLONE = {"loading", "memory", "story", "ten", "real"}
