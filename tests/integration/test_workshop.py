@@ -304,7 +304,9 @@ def test_stop_leaves_nothing_running_and_remove_deletes_what_setup_made(room):
     assert running == []
     assert not any(in_use(room["port"] + offset) for offset in range(4))
 
+    cpu_group = json.loads(Path(room["folder"], "hub", "workshop.json").read_text())["cpu_group"]
     workshop("remove", *room["options"])
+    assert not cpu_group or not Path(cpu_group).exists()
     for account in [*ACCOUNTS, f"{PREFIX}instructor"]:
         with pytest.raises(KeyError):
             pwd.getpwnam(account)
