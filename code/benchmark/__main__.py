@@ -146,7 +146,7 @@ def main() -> None:
                              if (section != "slurm" or slurm.cluster_answers())
                              and (section != "real" or real_images.available(root))]
     if "real" in sections and not real_images.available(root):  # asked for by --only
-        raise SystemExit(f"error: {real_images.missing_classes()}")
+        raise SystemExit(f"error: {real_images.MISSING_CLASSES}")
     if not args.only and "slurm" not in sections:
         print("benchmark: no SLURM answers (squeue): the slurm section is left out; "
               "code/cluster/slurm.sh start runs one here", flush=True)

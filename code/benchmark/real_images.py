@@ -26,6 +26,9 @@ HANDBOOK_MODELS = {"SGD max_iter 10": ["sgd", "10"], "random forest": ["random-f
 TRAIN_EVALUATE_MAX_S = 300
 PEAK_RSS_MAX_MB = 1024
 ACCURACY_MIN = 0.80
+MISSING_CLASSES = (f"{RAW} holds fewer than the ten Imagenette classes: point IMAGENETTE_URL "
+                   "at a ten-class archive (file://... works) and run `make data` in a fresh "
+                   "clone")
 
 
 def categories(root: Path) -> dict[str, str]:
@@ -38,14 +41,9 @@ def available(root: Path) -> bool:
     return all((train / folder).is_dir() for folder in categories(root))
 
 
-def missing_classes() -> str:
-    return (f"{RAW} holds fewer than the ten Imagenette classes: point IMAGENETTE_URL at a "
-            "ten-class archive (file://... works) and run `make data` in a fresh clone")
-
-
 def measure(clone: Path, scratch: Path, log: Path) -> dict:
     if not available(clone):
-        raise BenchmarkError(missing_classes())
+        raise BenchmarkError(MISSING_CLASSES)
     ours = scratch_tree(scratch / "real-ours", clone)
     stages = {"prepare": measured(papermill(ours, "prepare", PREPARE), ours, log)}
     results = {"images": _rows(ours), "ours": {}, "handbook": {}}

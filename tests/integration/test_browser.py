@@ -13,11 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from benchmark.logins import CHROMIUM_ARGS
 from helpers import REPO, free_port, require, sh, tool_env
 
 ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmark.logins import CHROMIUM_ARGS
 from helpers import free_port, project, require, sh
 from pipeline.workshop.environment import TERMINAL_NICENESS
-from test_browser import ARTIFACTS, CHROMIUM_ARGS
+from test_browser import ARTIFACTS
 
 PREFIX = "wst-"
 NAMES = ("ada", "bob", "cyd")
