@@ -127,7 +127,8 @@ def build(layout: Layout) -> None:
 
 def jupyter_settings(layout: Layout) -> None:
     """A participant's JupyterLab terminal is a login shell (their ~/.bash_profile activates
-    their clone's .venv); it and the notebooks' kernel run at a lower priority than the servers:
+    their clone's .venv); it (meant: its shell_command does not reach it yet, the workshop test
+    finds the shell at nice 0) and the notebooks' kernel run at a lower priority than the servers:
     a room running the story at once must not slow down the pages everyone's JupyterLab serves
     (cpu.py makes nice count). JupyterLab asks no one about news (the room's machine may have
     no internet) and saves no notebook by itself. In the shared environment's Jupyter
