@@ -87,8 +87,7 @@ def pipeline(root: Path, *args: str, log: Path) -> None:
 def story(person, cpu_group: str, log: Path) -> subprocess.Popen:
     """`make tutorial` in the participant's clone, as the participant types it in a JupyterLab
     terminal: in the cpu cgroup the hub and everything it starts run in (workshop/cpu.py), at
-    the priority environment.jupyter_settings means terminals to have (which, measured, does
-    not reach them yet: docs/instructors.md)."""
+    the priority environment.jupyter_settings gives terminals."""
     out = log.open("w")
     typed = ["nice", "-n", str(environment.TERMINAL_NICENESS), "make", "tutorial"]
     return subprocess.Popen(accounts.as_account(person.account, typed, person.clone),

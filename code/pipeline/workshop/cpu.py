@@ -1,6 +1,6 @@
 """The room's CPU: pages first, then the participants' runs.
 
-A participant's kernels (and, meant, terminals) run at a lower priority (nice, environment.py)
+A participant's terminals and kernels run at a lower priority (nice, environment.py)
 so that the hub, the proxy and every JupyterLab server answer while the room computes. On a
 server without systemd everything sits in the root cgroup, and there Linux's autogroup
 scheduling (on by default in Debian's kernels) weighs every session alike whatever its nice: a

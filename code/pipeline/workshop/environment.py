@@ -127,15 +127,17 @@ def build(layout: Layout) -> None:
 
 def jupyter_settings(layout: Layout) -> None:
     """A participant's JupyterLab terminal is a login shell (their ~/.bash_profile activates
-    their clone's .venv); it (meant: its shell_command does not reach it yet, the workshop test
-    finds the shell at nice 0) and the notebooks' kernel run at a lower priority than the servers:
+    their clone's .venv); it and the notebooks' kernel run at a lower priority than the servers:
     a room running the story at once must not slow down the pages everyone's JupyterLab serves
     (cpu.py makes nice count). JupyterLab asks no one about news (the room's machine may have
     no internet) and saves no notebook by itself. In the shared environment's Jupyter
     configuration, which every participant's .venv reads."""
     nice = ["nice", "-n", str(TERMINAL_NICENESS)]
-    server = layout.env / "etc" / "jupyter" / "jupyter_server_config.d"
-    write_new(server / "imageclf-workshop.json", json.dumps({"ServerApp": {
+    # The main config file: jupyter_server reads only extension switches from
+    # jupyter_server_config.d, where an earlier version of this put the setting to no effect.
+    config = layout.env / "etc" / "jupyter"
+    (config / "jupyter_server_config.d" / "imageclf-workshop.json").unlink(missing_ok=True)
+    write_new(config / "jupyter_server_config.json", json.dumps({"ServerApp": {
         "terminado_settings": {"shell_command": [*nice, "/bin/bash", "--login"]}}},
         indent=2) + "\n")
     # ipykernel's spec, its command prefixed ("python" stays the participant's .venv's: first on
