@@ -184,35 +184,26 @@ def test_participants_log_in_open_the_walkthrough_and_run_a_stage(room, browser)
                for a in ACCOUNTS), table
 
 
-def processes(account: str) -> dict[str, tuple]:
+def processes(account: str) -> dict[str, tuple[int, str]]:
     """The participant's JupyterLab server, kernel and terminal: (niceness, cpu cgroup)."""
     found = {}
     uid = pwd.getpwnam(account).pw_uid
-    roles = {"jupyterhub-singleuser": "server", "ipykernel_launcher": "kernel"}
+    roles = {"jupyterhub-singleuser": "server", "ipykernel_launcher": "kernel",
+             "bash\0--login": "terminal"}
     for entry in Path("/proc").iterdir():
         try:
             if not entry.name.isdigit() or entry.stat().st_uid != uid:
                 continue
             command = (entry / "cmdline").read_bytes().decode(errors="replace")
-            stat = (entry / "stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             cgroups = (entry / "cgroup").read_text().splitlines()
         except OSError:
             continue
         group = next((line.split(":", 2)[2] for line in cgroups
                       if "cpu" in line.split(":")[1].split(",")), cgroups[-1].split(":", 2)[2])
-        name = stat.split("(", 1)[1].rsplit(")", 1)[0]
-        for role in [r for marker, r in roles.items() if marker in command] + (
-                ["bash"] if name == "bash" else []):
-            # stat's 19th field: the niceness; its 4th: the parent
-            found.setdefault(role, []).append((int(fields[16]), group, int(entry.name),
-                                               int(fields[1])))
-    server = found["server"][0]
-    # The terminal's shell: the bash the server started (nice executes it in its own place).
-    terminals = [bash for bash in found.pop("bash", []) if bash[3] == server[2]]
-    found = {role: entries[0][:2] for role, entries in found.items()}
-    if terminals:
-        found["terminal"] = terminals[0][:2]
+        for marker, role in roles.items():
+            if marker in command and not command.startswith("nice"):
+                found[role] = (int(fields[16]), group)  # stat's 19th field: the niceness
     return found
 
 
