@@ -89,7 +89,7 @@ def story(person, cpu_group: str, log: Path) -> subprocess.Popen:
     terminal: in the cpu cgroup the hub and everything it starts run in (workshop/cpu.py), at
     the priority environment.jupyter_settings gives terminals."""
     out = log.open("w")
-    typed = ["nice", "-n", str(environment.TERMINAL_NICENESS), "make", "tutorial"]
+    typed = [*environment.LOW_PRIORITY, "make", "tutorial"]
     return subprocess.Popen(accounts.as_account(person.account, typed, person.clone),
                             cwd=person.clone, preexec_fn=hub.entering(cpu_group), stdout=out,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -4,14 +4,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from pipeline.workshop.environment import TERMINAL_NICENESS, jupyter_settings
+from pipeline.workshop.environment import LOW_PRIORITY as NICE
+from pipeline.workshop.environment import jupyter_settings
 from pipeline.workshop.layout import Layout
-
-NICE = ["nice", "-n", str(TERMINAL_NICENESS)]
 
 
 @pytest.fixture
@@ -26,11 +24,10 @@ def layout(tmp_path):
 def server_config(layout: Layout) -> dict:
     """The ServerApp settings jupyter_server loads from the environment's etc/jupyter, as a
     participant's server does (their .venv's etc/ is a link to it)."""
-    jupyter = Path(sys.executable).with_name("jupyter")  # a project requirement
-    shown = subprocess.run(
-        [str(jupyter), "server", "--show-config-json"], capture_output=True, text=True,
-        check=True, env={**os.environ, "JUPYTER_CONFIG_PATH": str(layout.env / "etc" / "jupyter"),
-                         "JUPYTER_CONFIG_DIR": str(layout.root / "no-user-config")})
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(layout.env / "etc" / "jupyter"),
+           "JUPYTER_CONFIG_DIR": str(layout.root / "no-user-config")}
+    shown = subprocess.run([sys.executable, "-m", "jupyter_server", "--show-config-json"],
+                           capture_output=True, text=True, check=True, env=env)
     return json.loads(shown.stdout).get("ServerApp", {})
 
 
@@ -45,7 +42,7 @@ def test_the_terminal_setting_reaches_jupyter_server(layout):
     assert not old.exists()
 
 
-def test_the_kernel_runs_niced_once_however_often_setup_runs(layout):
+def test_kernel_niced_once_and_no_autosave_however_often_setup_runs(layout):
     jupyter_settings(layout)
     jupyter_settings(layout)
     kernel = layout.env / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"

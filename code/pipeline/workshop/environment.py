@@ -23,6 +23,7 @@ from .layout import JUPYTERHUB, Layout, WorkshopError
 from .shared import committed, fingerprint, mark, up_to_date
 
 TERMINAL_NICENESS = 19  # the lowest: pages first, whatever the room runs
+LOW_PRIORITY = ["nice", "-n", str(TERMINAL_NICENESS)]  # what terminals and kernels start with
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)")
 # What a venv holds of its own place: made anew, never linked. (Its __pycache__ folders are
 # linked: a read-only environment without them compiles every module at every start.)
@@ -132,21 +133,20 @@ def jupyter_settings(layout: Layout) -> None:
     (cpu.py makes nice count). JupyterLab asks no one about news (the room's machine may have
     no internet) and saves no notebook by itself. In the shared environment's Jupyter
     configuration, which every participant's .venv reads."""
-    nice = ["nice", "-n", str(TERMINAL_NICENESS)]
     # The main config file: jupyter_server reads only extension switches from
     # jupyter_server_config.d, where an earlier version of this put the setting to no effect.
     config = layout.env / "etc" / "jupyter"
     (config / "jupyter_server_config.d" / "imageclf-workshop.json").unlink(missing_ok=True)
     write_new(config / "jupyter_server_config.json", json.dumps({"ServerApp": {
-        "terminado_settings": {"shell_command": [*nice, "/bin/bash", "--login"]}}},
+        "terminado_settings": {"shell_command": [*LOW_PRIORITY, "/bin/bash", "--login"]}}},
         indent=2) + "\n")
     # ipykernel's spec, its command prefixed ("python" stays the participant's .venv's: first on
     # their PATH).
     kernel = layout.env / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
     spec = json.loads(kernel.read_text())
     command = spec["argv"][3:] if spec["argv"][:2] == ["nice", "-n"] else spec["argv"]
-    if spec["argv"] != [*nice, *command]:
-        spec["argv"] = [*nice, *command]
+    if spec["argv"] != [*LOW_PRIORITY, *command]:
+        spec["argv"] = [*LOW_PRIORITY, *command]
         write_new(kernel, json.dumps(spec, indent=1) + "\n")
     lab = layout.env / "share" / "jupyter" / "lab" / "settings"
     write_new(lab / "overrides.json", json.dumps({
