@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+import run_records
 from helpers import project, require, sh
 from pipeline.workshop import checks
 from pipeline.workshop.layout import Layout, WorkshopError
+
+tiny_history = run_records.tiny_history  # the session fixture, shared
 
 
 def test_a_number_names_participants_01_to_n_and_names_are_checked():
@@ -47,7 +50,7 @@ def test_no_subordinate_ids_left_is_refused(tmp_path, monkeypatch):
     from pipeline.workshop.layout import Account
     new = [Account(name="a", account="ws-test-nobody-a", uid=-1, home="/nonexistent")]
     found = checks.problems(Layout(tmp_path / "ws"), None, new, 8000, "127.0.0.1", False,
-                            tmp_path)
+                            tmp_path, project())
     assert any("no podman subordinate ids left" in problem for problem in found), found
 
 
@@ -87,6 +90,13 @@ def test_setup_refuses_accounts_it_did_not_make(nothing_made):
     # prefix "roo" and name "t": the account would be root.
     said = refused_setup("--dir", str(nothing_made), "--prefix", "roo", "--participants", "t")
     assert "accounts root exist already and were not made by this workshop" in said
+
+
+def test_setup_refuses_a_project_that_ran_the_tutorial(nothing_made, tiny_history):
+    ran, _ = tiny_history
+    said = refused_setup("--dir", str(nothing_made), "--prefix", "wsx-", "--participants", "1",
+                         "--project", str(ran))
+    assert f"{ran} holds run records" in said and "nothing was created" in said
 
 
 def test_setup_refuses_bad_names_and_other_users(nothing_made):

@@ -14,6 +14,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+from .. import history
 from .layout import INSTRUCTOR, Account, Layout, State, WorkshopError, ports
 
 NAME = re.compile(r"[a-z][a-z0-9]{0,15}|[0-9]{1,4}")
@@ -152,9 +153,13 @@ def node_major() -> int:
 
 
 def problems(layout: Layout, state: State | None, new: list[Account], port: int, bind: str,
-             hub_running: bool, home_base: Path) -> list[str]:
+             hub_running: bool, home_base: Path, project: Path) -> list[str]:
     """Every reason setup cannot go ahead; empty when it can."""
     found = []
+    if not (layout.source / ".git").exists() and history.run_commits(project, ["HEAD"]):
+        found.append(f"{project} holds run records (the tutorial ran there): participants would "
+                     "start with the story done. Set the workshop up from a fresh clone of the "
+                     "project, or name one with WORKSHOP_PROJECT=PATH.")
     missing = [f"{tool} (apt-get install {package})" for tool, package in TOOLS.items()
                if not shutil.which(tool)]
     if missing:

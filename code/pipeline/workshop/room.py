@@ -79,7 +79,9 @@ def setup(args: argparse.Namespace) -> None:
     # Run again without options, the workshop keeps its address; naming one moves it.
     bind = args.bind or (state.bind if state else DEFAULT_BIND)
     port = args.port or (state.port if state else DEFAULT_PORT)
-    checks.refuse(checks.problems(layout, state, new, port, bind, hub.running(layout), HOME_BASE))
+    project = Path(args.project or args.root).resolve()
+    checks.refuse(checks.problems(layout, state, new, port, bind, hub.running(layout), HOME_BASE,
+                                  project))
     started = time.perf_counter()
     if state is None:
         state = State(prefix=prefix, bind=bind, port=port, root_created=not layout.root.exists())
@@ -87,7 +89,7 @@ def setup(args: argparse.Namespace) -> None:
         layout.root.chmod(0o755)
         layout.save(state)
     state.bind, state.port = bind, port
-    image_id = build_shared(layout, Path(args.project or args.root).resolve())
+    image_id = build_shared(layout, project)
     print(f"Shared stores ready in {time.perf_counter() - started:.0f} s.", flush=True)
 
     for participant in state.participants:  # a clone the instructor deleted: made anew

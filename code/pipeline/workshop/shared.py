@@ -17,7 +17,7 @@ from pathlib import Path
 
 from container import adapter
 
-from .. import commands, git, history, image, process
+from .. import commands, git, image, process
 from .layout import PROXY, Layout, WorkshopError
 
 STAMP = ".workshop-built"
@@ -56,14 +56,9 @@ def proxy(layout: Layout) -> None:
 
 
 def clone_project(layout: Layout, project: Path) -> None:
-    """The source clone: the project's committed HEAD, which must hold no run records."""
+    """The source clone: the project's committed HEAD (checks.problems: without run records)."""
     if (layout.source / ".git").exists():
         return
-    if history.run_commits(project, ["HEAD"]):
-        raise WorkshopError(
-            f"{project} holds run records (the tutorial ran there): participants would start "
-            "with the story done. Set the workshop up from a fresh clone of the project, or "
-            "name one with WORKSHOP_PROJECT=PATH.")
     commands.run(["git", "clone", "--quiet", "--no-hardlinks", str(project), str(layout.source)])
 
 
