@@ -18,9 +18,6 @@ from .sweep import launcher, local, slurm, stores, summary, sweepfile
 from .sweep.model import SweepError
 from .sweep.slurm_batch import Resources
 
-# Commands that write to the dataset: each holds its lock (one writer per dataset); a sweep
-# takes it for each of its writes.
-WRITERS = {"data", "container", "run", "tutorial", "verify", "overhead"}
 MAX_EXIT_FAILED = 100  # a sweep's exit code is the number of its failed jobs, up to this
 
 
@@ -270,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     except NotInDataset as error:  # imageclf's own error (it cannot import pipeline)
         return fail(error, EXIT_FAILED)
     process.handle_termination()  # SIGTERM and SIGHUP stop a run as Ctrl-C does (see __main__)
-    writes = args.command in WRITERS and not getattr(args, "dry_run", False)
+    writes = args.command in outcomes.WRITERS and not getattr(args, "dry_run", False)
     try:
         with lock.hold(args.root, wait=not args.no_wait) if writes else contextlib.nullcontext():
             try:

@@ -14,6 +14,10 @@ from pathlib import Path
 from . import events, lock
 from .terminal import LOG_FOLDER
 
+# Commands that write to the dataset: each holds its lock (one writer per dataset; a sweep takes
+# it for each of its writes) and has its outcome recorded. Here, not in cli: recording must not
+# import cli's heavy modules again after a Ctrl-C cut their first import short.
+WRITERS = {"data", "container", "run", "tutorial", "verify", "overhead"}
 FILE_NAME = f"outcomes.{events.SUFFIX}"
 EVENT = "command-outcome"
 _error = {"message": ""}  # the message cli.fail() printed, for the record
@@ -41,8 +45,6 @@ def record(root: Path, argv: list[str], exit_code: int) -> None:
 def record_command(argv: list[str], exit_code: int) -> None:
     """Record the outcome of ``python -m pipeline ARGV`` if it is a command that writes."""
     from imageclf.project import NotInDataset, find_root
-
-    from .cli import WRITERS
 
     if not argv or argv[0] not in WRITERS:
         return

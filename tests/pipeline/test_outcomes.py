@@ -28,3 +28,15 @@ def test_reading_commands_record_nothing_and_a_torn_line_is_skipped(tmp_path):
     ignored = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True,
                              text=True).stdout
     assert ignored == ""  # inside .git: never part of the dataset
+
+
+def test_an_interrupted_start_is_recorded_without_the_modules_it_cut_short(tmp_path):
+    """A Ctrl-C while `python -m pipeline` imports its modules leaves them half-made; recording
+    the outcome afterwards must not import them again (it printed a traceback once)."""
+    clone = clone_repository(tmp_path / "ds")
+    broken = ("import sys; sys.modules['nbconvert'] = None; sys.modules['asyncio'] = None\n"
+              "from pipeline import outcomes\n"
+              "outcomes.record_command(['run', 'prepare'], 130)\n")
+    done = sh([sys.executable, "-c", broken], clone, check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert outcomes.last(clone)["exit"] == 130
