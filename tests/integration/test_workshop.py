@@ -124,7 +124,10 @@ def browser():
 
 
 def log_in(browser, base: str, account: str, password: str):
+    """A new browser session through the hub's form; ``context.requested`` lists its URLs."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.requested = []
+    context.on("request", lambda request: context.requested.append(request.url))
     page = context.new_page()
     page.goto(f"{base}/hub/login")
     page.fill("#username_input", account)
@@ -142,6 +145,10 @@ def test_participants_log_in_open_the_walkthrough_and_run_a_stage(room, browser)
         tab.first.wait_for(timeout=120_000)
         assert f"/user/{account}/lab" in page.url
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+        # A page load asks for no build check (environment.jupyter_settings).
+        assert any("/api/contents/notebooks/walkthrough.ipynb" in url
+                   for url in context.requested)
+        assert not [url for url in context.requested if "/lab/api/build" in url]
         # Opening the walkthrough must not, two minutes later, save it and dirty the clone.
         settings = page.request.get(f"{base}/user/{account}/lab/api/settings/"
                                     "@jupyterlab/docmanager-extension:plugin").json()

@@ -64,3 +64,14 @@ def test_settings_are_not_written_through_a_hard_link(layout, tmp_path):
     jupyter_settings(layout)
     assert theirs.read_text() == before
     assert json.loads(kernel.read_text())["argv"][:3] == NICE
+
+
+def test_jupyterlab_checks_no_build_at_page_load(layout, monkeypatch):
+    from jupyterlab_server.config import get_static_page_config
+
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(layout.env / "etc" / "jupyter"))
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(layout.root / "no-user-config"))
+    assert get_static_page_config(level="all").get("buildCheck", True) is True
+    jupyter_settings(layout)
+    page = get_static_page_config(level="all")
+    assert page["buildCheck"] is False and page["buildAvailable"] is False

@@ -131,8 +131,8 @@ def jupyter_settings(layout: Layout) -> None:
     their clone's .venv); it and the notebooks' kernel run at a lower priority than the servers:
     a room running the story at once must not slow down the pages everyone's JupyterLab serves
     (cpu.py makes nice count). JupyterLab asks no one about news (the room's machine may have
-    no internet) and saves no notebook by itself. In the shared environment's Jupyter
-    configuration, which every participant's .venv reads."""
+    no internet), saves no notebook by itself and checks no build. In the shared environment's
+    Jupyter configuration, which every participant's .venv reads."""
     # The main config file: jupyter_server reads only extension switches from
     # jupyter_server_config.d, where an earlier version of this put the setting to no effect.
     config = layout.env / "etc" / "jupyter"
@@ -148,6 +148,10 @@ def jupyter_settings(layout: Layout) -> None:
     if spec["argv"] != [*LOW_PRIORITY, *command]:
         spec["argv"] = [*LOW_PRIORITY, *command]
         write_new(kernel, json.dumps(spec, indent=1) + "\n")
+    # No build check at every page load (0.3 s before the walkthrough opens, measured here):
+    # a participant cannot rebuild JupyterLab in the read-only environment anyway.
+    write_new(config / "labconfig" / "page_config.json", json.dumps(
+        {"buildCheck": False, "buildAvailable": False}, indent=2) + "\n")
     lab = layout.env / "share" / "jupyter" / "lab" / "settings"
     write_new(lab / "overrides.json", json.dumps({
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
