@@ -64,3 +64,22 @@ def test_one_participant_off_by_a_digit_fails_the_accuracy_row():
     r = results(1.6, timed([2.0]))
     r["participants_after"]["b"]["accuracy"] = {**workshop.EXPECTED, "SGD-100": 0.7654}
     assert judged(workshop.rows(r))["every participant's accuracies are the story's"] is False
+
+
+def test_the_browser_starts_inside_its_own_cpu_group(tmp_path, monkeypatch):
+    """The starter joins the group, then becomes chromium (same process), arguments intact."""
+    import subprocess
+
+    bin_dir, group = tmp_path / "bin", tmp_path / "group"
+    bin_dir.mkdir()
+    group.mkdir()
+    fake = bin_dir / "chromium"
+    fake.write_text('#!/bin/sh\necho "$$"\nprintf "%s\\n" "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    assert logins.chromium_in("", tmp_path) == str(fake)
+    starter = logins.chromium_in(str(group), tmp_path)
+    shown = subprocess.run([starter, "--no-sandbox", "two words"], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    assert shown[1:] == ["--no-sandbox", "two words"]
+    assert (group / "cgroup.procs").read_text().strip() == shown[0]

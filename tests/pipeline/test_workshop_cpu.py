@@ -90,3 +90,17 @@ def test_entering_writes_the_process_into_the_group(tmp_path):
     cpu.enter(str(group), pid=4242)
     assert (group / "cgroup.procs").read_text() == "4242\n"
     cpu.enter("", pid=4242)  # no group: nothing to join, nothing fails
+
+
+def test_a_group_with_a_larger_claim_weighs_more_than_its_siblings(tmp_path):
+    """v1 weighs by cpu.shares (default 1024), v2 by cpu.weight (default 100)."""
+    group = cpu.make("first-claim", claim=100, cgroups=v1_tree(tmp_path / "v1"))
+    assert (Path(group) / "cpu.shares").read_text() == "102400\n"
+    (tmp_path / "v2").mkdir()
+    cgroups = v2_tree(tmp_path / "v2")
+    (cgroups / "first-claim").mkdir()
+    (cgroups / "first-claim" / "cpu.weight").write_text("100\n")  # as the kernel makes it
+    assert cpu.make("first-claim", claim=100, cgroups=cgroups) == str(cgroups / "first-claim")
+    assert (cgroups / "first-claim" / "cpu.weight").read_text() == "10000\n"
+    with pytest.raises(OSError):
+        cpu.make("nowhere", cgroups=tmp_path / "no-cgroups")

@@ -65,22 +65,34 @@ def ensure(root: Path, cgroups: Path = CGROUPS, proc: Path = PROC) -> str:
     """The workshop's cpu cgroup, made if needed; '' where none is needed or none can be made."""
     if not needed(proc):
         return ""
-    base = hierarchy(cgroups)
-    if base is None:
+    if hierarchy(cgroups) is None:
         print("No cpu cgroup can be made here: participants' runs may slow the hub's pages "
               "down (docs/instructors.md).", flush=True)
         return ""
-    group = base / group_name(root)
     try:
-        if base == cgroups:  # v2: the root hands the cpu controller down to its children
-            control = cgroups / "cgroup.subtree_control"
-            if "cpu" not in control.read_text().split():
-                control.write_text("+cpu")
-        group.mkdir(exist_ok=True)
+        return make(group_name(root), cgroups=cgroups)
     except OSError as error:
-        print(f"Cannot make the cpu cgroup {group} ({error.strerror}): participants' runs may "
-              "slow the hub's pages down (docs/instructors.md).", flush=True)
+        print(f"Cannot make the cpu cgroup {error.filename} ({error.strerror}): participants' "
+              "runs may slow the hub's pages down (docs/instructors.md).", flush=True)
         return ""
+
+
+def make(name: str, claim: int = 1, cgroups: Path = CGROUPS) -> str:
+    """The cpu cgroup ``name`` (made if new) with ``claim`` times the default weight against its
+    siblings. OSError where it cannot be made."""
+    base = hierarchy(cgroups)
+    if base is None:
+        raise OSError(2, "no cpu controller", str(cgroups))
+    if base == cgroups:  # v2: the root hands the cpu controller down to its children
+        control = cgroups / "cgroup.subtree_control"
+        if "cpu" not in control.read_text().split():
+            control.write_text("+cpu")
+    group = base / name
+    group.mkdir(exist_ok=True)
+    if claim != 1:
+        weight, default = (("cpu.weight", 100) if (group / "cpu.weight").exists()
+                           else ("cpu.shares", 1024))
+        (group / weight).write_text(f"{default * claim}\n")
     return str(group)
 
 
