@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +51,12 @@ def exit_code(stop: KeyboardInterrupt) -> int:
 
 
 def _raise_interrupted(signum, frame) -> None:
+    # Raised inside importlib's own code (a module lock's weakref callback, say), the stop would
+    # be swallowed ("Exception ignored in ...") and the run go on: the signal comes again a
+    # moment later, once Python is back in code that can stop.
+    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+        return
     raise Interrupted(signal.Signals(signum).name)
 
 

@@ -125,3 +125,28 @@ def test_a_command_obeys_ctrl_c_even_where_we_were_started_ignoring_it():
     began = time.monotonic()
     process.stop_group(started, grace=20)
     assert started.returncode == -signal.SIGINT and time.monotonic() - began < 5
+
+
+def test_a_signal_inside_importlib_comes_again_instead_of_being_swallowed():
+    import signal
+    import time
+    import types
+
+    from pipeline import process
+
+    arrived = []
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: arrived.append(signum))
+    try:
+        inside = types.SimpleNamespace(f_code=types.SimpleNamespace(
+            co_filename="<frozen importlib._bootstrap>"))
+        assert process._raise_interrupted(signal.SIGUSR1, inside) is None
+        for _ in range(40):
+            if arrived:
+                break
+            time.sleep(0.05)
+        assert arrived == [signal.SIGUSR1]
+        ours = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename=__file__))
+        with pytest.raises(process.Interrupted):
+            process._raise_interrupted(signal.SIGUSR1, ours)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
