@@ -121,7 +121,7 @@ def task_spans(root: Path, job_name: str) -> list[tuple[float, float]]:
     files = [str(p) for p in (lock.git_dir(root)).rglob(f"{job_name}-*.out")]
     if not files:
         return []
-    stat = subprocess.run(["stat", "-c", "%W %.9Y", *files], capture_output=True, text=True,
+    stat = subprocess.run(["stat", "-c", "%.9W %.9Y", *files], capture_output=True, text=True,
                           check=True).stdout.split("\n")
     spans = []
     for line in filter(None, stat):
