@@ -23,7 +23,11 @@ from .layout import JUPYTERHUB, Layout, WorkshopError
 from .shared import committed, fingerprint, mark, up_to_date
 
 TERMINAL_NICENESS = 19  # the lowest: pages first, whatever the room runs
-LOW_PRIORITY = ["nice", "-n", str(TERMINAL_NICENESS)]  # what terminals and kernels start with
+# What terminals and kernels start with. SCHED_IDLE: nice 19 alone still weighs 15 per task
+# against a server's 1024, so a room's forty busy processes outweighed the page being served,
+# and a waking server had to wait for the slice of the one on its core; an idle-class task gives
+# way at once. Niceness stays for the disk (the I/O priority follows it).
+LOW_PRIORITY = ["chrt", "--idle", "0", "nice", "-n", str(TERMINAL_NICENESS)]
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)")
 # What a venv holds of its own place: made anew, never linked. (Its __pycache__ folders are
 # linked: a read-only environment without them compiles every module at every start.)
@@ -130,7 +134,7 @@ def jupyter_settings(layout: Layout) -> None:
     """A participant's JupyterLab terminal is a login shell (their ~/.bash_profile activates
     their clone's .venv); it and the notebooks' kernel run at a lower priority than the servers:
     a room running the story at once must not slow down the pages everyone's JupyterLab serves
-    (cpu.py makes nice count). JupyterLab asks no one about news (the room's machine may have
+    (cpu.py makes priorities count). JupyterLab asks no one about news (the room's machine may have
     no internet), saves no notebook by itself and checks no build. In the shared environment's
     Jupyter configuration, which every participant's .venv reads."""
     # The main config file: jupyter_server reads only extension switches from
@@ -144,7 +148,7 @@ def jupyter_settings(layout: Layout) -> None:
     # their PATH).
     kernel = layout.env / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
     spec = json.loads(kernel.read_text())
-    command = spec["argv"][3:] if spec["argv"][:2] == ["nice", "-n"] else spec["argv"]
+    command = without_priority(spec["argv"])
     if spec["argv"] != [*LOW_PRIORITY, *command]:
         spec["argv"] = [*LOW_PRIORITY, *command]
         write_new(kernel, json.dumps(spec, indent=1) + "\n")
@@ -161,6 +165,13 @@ def jupyter_settings(layout: Layout) -> None:
         # participant's next run would refuse to start. A participant saves by choice.
         "@jupyterlab/docmanager-extension:plugin": {"autosave": False}},
         indent=2) + "\n")
+
+
+def without_priority(argv: list[str]) -> list[str]:
+    """A command without the priority prefix this or an earlier setup gave it."""
+    while argv[:2] in (["nice", "-n"], ["chrt", "--idle"]):
+        argv = argv[3:]
+    return argv
 
 
 def write_new(path: Path, text: str) -> None:
