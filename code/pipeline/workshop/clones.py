@@ -20,6 +20,7 @@ from container import adapter
 
 from .. import commands, inputdata, process
 from ..git import config as git_config
+from . import workspace
 from .accounts import as_account
 from .layout import CLONE_NAME, Layout, WorkshopError
 
@@ -148,6 +149,7 @@ def configure_home(layout: Layout, entry: pwd.struct_passwd) -> None:
         f". {clone_path(entry.pw_dir)}/.venv/bin/activate\ncd {clone_path(entry.pw_dir)}\n")
     for path in (home / ".config", config, config / "storage.conf", home / ".gitconfig", profile):
         os.chown(path, entry.pw_uid, entry.pw_gid)
+    workspace.seed(home, entry.pw_uid, entry.pw_gid)
 
 
 def hand_over(clone: Path, uid: int, gid: int) -> None:

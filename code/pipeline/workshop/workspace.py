@@ -1,0 +1,63 @@
+"""A participant's JupyterLab workspace, with the walkthrough already open in it.
+
+JupyterLab opens a document named in the URL (``/lab/tree/...``) only after it has loaded the
+workspace and saved it again, which waits on a 500 ms timer (apputils-extension's state
+plugin); a document that the saved workspace holds opens while the rest of the page starts.
+So setup gives each participant the workspace JupyterLab itself saves once the walkthrough is
+open: their first page load opens it as fast as their later ones. Written only where the
+participant has no workspace yet: setup run again leaves their layout alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jupyterlab_server.workspaces_handler import WORKSPACE_EXTENSION, slugify
+
+from .layout import WALKTHROUGH
+
+NAME = "default"  # the workspace /lab opens
+
+
+def path(home: Path) -> Path:
+    """Where the participant's JupyterLab server keeps the workspace (its default
+    workspaces_dir: ~/.jupyter/lab/workspaces)."""
+    return home / ".jupyter" / "lab" / "workspaces" / (slugify(NAME) + WORKSPACE_EXTENSION)
+
+
+def walkthrough_open(notebook: str = WALKTHROUGH) -> dict:
+    """The workspace as JupyterLab saves it with ``notebook`` open, the file browser in its
+    folder on the left."""
+    widget = f"notebook:{notebook}"
+    return {
+        "data": {
+            "layout-restorer:data": {
+                "main": {"dock": {"type": "tab-area", "currentIndex": 0, "widgets": [widget]},
+                         "current": widget},
+                "left": {"collapsed": False, "visible": True, "current": "filebrowser",
+                         "widgets": ["filebrowser"]},
+                "right": {"collapsed": True, "visible": True, "widgets": []},
+                "relativeSizes": [0.2, 0.8, 0],
+            },
+            widget: {"data": {"path": notebook, "factory": "Notebook"}},
+            "file-browser-filebrowser:cwd": {"path": str(Path(notebook).parent)},
+        },
+        "metadata": {"id": NAME},
+    }
+
+
+def seed(home: Path, uid: int, gid: int) -> bool:
+    """The workspace with the walkthrough open, where the participant has none; their own
+    (folders included). Whether it was written."""
+    target = path(home)
+    if target.exists():
+        return False
+    folder = home
+    for part in target.relative_to(home).parent.parts:
+        folder = folder / part
+        folder.mkdir(exist_ok=True)
+        os.chown(folder, uid, gid)
+    target.write_text(json.dumps(walkthrough_open(), indent=1) + "\n")
+    os.chown(target, uid, gid)
+    return True
