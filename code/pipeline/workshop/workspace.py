@@ -27,8 +27,8 @@ def path(home: Path) -> Path:
 
 
 def walkthrough_open(notebook: str = WALKTHROUGH) -> dict:
-    """The workspace as JupyterLab saves it with ``notebook`` open, the file browser in its
-    folder on the left."""
+    """The workspace as JupyterLab 4 saves it with ``notebook`` open, the file browser in its
+    folder on the left (side panels it does not name keep their usual places)."""
     widget = f"notebook:{notebook}"
     return {
         "data": {
@@ -38,7 +38,9 @@ def walkthrough_open(notebook: str = WALKTHROUGH) -> dict:
                 "left": {"collapsed": False, "visible": True, "current": "filebrowser",
                          "widgets": ["filebrowser"]},
                 "right": {"collapsed": True, "visible": True, "widgets": []},
+                "down": {"size": 0, "collapsed": True, "widgets": []},
                 "relativeSizes": [0.2, 0.8, 0],
+                "top": {"simpleVisibility": True},
             },
             widget: {"data": {"path": notebook, "factory": "Notebook"}},
             "file-browser-filebrowser:cwd": {"path": str(Path(notebook).parent)},
