@@ -1,6 +1,6 @@
 """The room's CPU: pages first, then the participants' runs.
 
-A participant's terminals and kernels run at a lower priority (nice, environment.py)
+A participant's terminals and kernels run at a lower priority (environment.py)
 so that the hub, the proxy and every JupyterLab server answer while the room computes. On a
 server without systemd everything sits in the root cgroup, and there Linux's autogroup
 scheduling (on by default in Debian's kernels) weighs every session alike whatever its nice: a
@@ -8,7 +8,7 @@ terminal, each kernel papermill starts and each container's conmon is a session 
 nice changed nothing (measured here: two busy loops at nice 10 and two at nice 0, each in its
 own session, got 50% of a core each; in one session 10% and 90%). Autogroups apply only to the
 root cgroup, so the workshop runs its hub and all it starts (proxy, servers, terminals,
-containers) in a cpu cgroup of its own, where nice means what it says. The group weighs as much
+containers) in a cpu cgroup of its own, where priorities mean what they say. The group weighs as much
 as any other session of the server, so an instructor's shell stays quick too.
 
 Where the hub already runs in a cgroup of its own (a systemd unit or login session) or autogroup
