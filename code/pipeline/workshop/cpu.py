@@ -8,8 +8,8 @@ terminal, each kernel papermill starts and each container's conmon is a session 
 nice changed nothing (measured here: two busy loops at nice 10 and two at nice 0, each in its
 own session, got 50% of a core each; in one session 10% and 90%). Autogroups apply only to the
 root cgroup, so the workshop runs its hub and all it starts (proxy, servers, terminals,
-containers) in a cpu cgroup of its own, where priorities mean what they say. The group weighs as much
-as any other session of the server, so an instructor's shell stays quick too.
+containers) in a cpu cgroup of its own, where priorities mean what they say. The group weighs
+as much as any other session of the server, so an instructor's shell stays quick too.
 
 Where the hub already runs in a cgroup of its own (a systemd unit or login session) or autogroup
 is off, nothing is made. Where cgroups cannot be written (an unprivileged container), the
