@@ -22,6 +22,7 @@ from .. import commands, inputdata, process
 from ..git import config as git_config
 from . import workspace
 from .accounts import as_account
+from .home import write
 from .layout import CLONE_NAME, Layout, WorkshopError
 
 GIT_IDENTITY = "[user]\n\tname = {name}\n\temail = {account}@localhost\n"
@@ -134,22 +135,18 @@ def storage_conf(layout: Layout, entry: pwd.struct_passwd) -> str:
 
 
 def configure_home(layout: Layout, entry: pwd.struct_passwd) -> None:
-    home = Path(entry.pw_dir)
-    config = home / ".config" / "containers"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "storage.conf").write_text(storage_conf(layout, entry))
+    home, uid, gid = Path(entry.pw_dir), entry.pw_uid, entry.pw_gid
+    clone = clone_path(entry.pw_dir)
+    write(home, ".config/containers/storage.conf", storage_conf(layout, entry), uid, gid)
     # git: who commits, and the root-owned source and input dataset may be fetched from.
-    (home / ".gitconfig").write_text(
-        GIT_IDENTITY.format(name=f"Participant {entry.pw_name}", account=entry.pw_name)
-        + f"[safe]\n\tdirectory = {layout.source}\n\tdirectory = {layout.inputs}\n")
-    profile = home / ".bash_profile"
-    profile.write_text(
-        "# imageclf workshop: the tutorial's environment, as `. .venv/bin/activate` gives it.\n"
-        "[ -f ~/.bashrc ] && . ~/.bashrc\n"
-        f". {clone_path(entry.pw_dir)}/.venv/bin/activate\ncd {clone_path(entry.pw_dir)}\n")
-    for path in (home / ".config", config, config / "storage.conf", home / ".gitconfig", profile):
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-    workspace.seed(home, entry.pw_uid, entry.pw_gid)
+    write(home, ".gitconfig",
+          GIT_IDENTITY.format(name=f"Participant {entry.pw_name}", account=entry.pw_name)
+          + f"[safe]\n\tdirectory = {layout.source}\n\tdirectory = {layout.inputs}\n", uid, gid)
+    write(home, ".bash_profile",
+          "# imageclf workshop: the tutorial's environment, as `. .venv/bin/activate` gives it.\n"
+          f"[ -f ~/.bashrc ] && . ~/.bashrc\n. {clone}/.venv/bin/activate\ncd {clone}\n",
+          uid, gid)
+    workspace.seed(home, uid, gid)
 
 
 def hand_over(clone: Path, uid: int, gid: int) -> None:

@@ -10,11 +10,11 @@ participant has no workspace yet: setup run again leaves their layout alone.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from jupyterlab_server.workspaces_handler import WORKSPACE_EXTENSION, slugify
 
+from .home import write
 from .layout import WALKTHROUGH
 
 NAME = "default"  # the workspace /lab opens
@@ -52,14 +52,5 @@ def walkthrough_open(notebook: str = WALKTHROUGH) -> dict:
 def seed(home: Path, uid: int, gid: int) -> bool:
     """The workspace with the walkthrough open, where the participant has none; their own
     (folders included). Whether it was written."""
-    target = path(home)
-    if target.exists():
-        return False
-    folder = home
-    for part in target.relative_to(home).parent.parts:
-        folder = folder / part
-        folder.mkdir(exist_ok=True)
-        os.chown(folder, uid, gid)
-    target.write_text(json.dumps(walkthrough_open(), indent=1) + "\n")
-    os.chown(target, uid, gid)
-    return True
+    return write(home, str(path(home).relative_to(home)), json.dumps(walkthrough_open(), indent=1)
+                 + "\n", uid, gid, replace=False)
