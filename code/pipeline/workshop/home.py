@@ -26,14 +26,16 @@ def write(home: Path, relative: str, text: str, uid: int, gid: int, replace: boo
         where = os.open(home, FOLDER)
     except OSError as error:
         raise refused(home, error) from error
+    made = home
     try:
         for part in folders:
+            made = made / part
             with contextlib.suppress(FileExistsError):
                 os.mkdir(part, 0o755, dir_fd=where)
             try:
                 inner = os.open(part, FOLDER, dir_fd=where)
             except OSError as error:
-                raise refused(home / relative, error) from error
+                raise refused(made, error) from error
             os.close(where)
             where = inner
             os.fchown(where, uid, gid)
