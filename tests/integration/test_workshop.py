@@ -177,6 +177,8 @@ def test_participants_log_in_open_the_walkthrough_and_run_a_stage(room, browser)
         page.screenshot(path=str(ARTIFACTS / f"workshop-{account}.png"))
         assert_pages_come_first(room, account)
         context.close()
+    assert_a_later_login_keeps_the_layout(base, ACCOUNTS[0], room["passwords"][ACCOUNTS[0]],
+                                          browser)
     for account in ACCOUNTS:
         row = rows[account]
         assert row["last_run"]["command"] == "run prepare" and row["last_run"]["exit"] == 0, row
@@ -189,6 +191,19 @@ def test_participants_log_in_open_the_walkthrough_and_run_a_stage(room, browser)
     table = workshop("status", *room["options"]).stdout
     assert all(re.search(rf"^{a}\s+0/4 -\s+ok \S+ \(run prepare\)", table, re.M)
                for a in ACCOUNTS), table
+
+
+def assert_a_later_login_keeps_the_layout(base: str, account: str, password: str, browser):
+    """Logging in again restores the participant's own layout (their terminal in front), and
+    nothing brings the walkthrough back over it (the hub opens /lab; workshop/workspace.py)."""
+    context, page = log_in(browser, base, account, password)
+    page.locator(".lm-TabBar-tab", has_text="walkthrough.ipynb").first.wait_for(timeout=60_000)
+    terminal = page.locator(".jp-Terminal .xterm-screen >> visible=true").first
+    terminal.wait_for(timeout=60_000)
+    time.sleep(2)  # past JupyterLab's 500 ms save timer, after which a /lab/tree/ URL re-opens
+    current = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").all_inner_texts()
+    assert terminal.is_visible() and not any("walkthrough" in tab for tab in current), current
+    context.close()
 
 
 POLICIES = {0: "normal", 3: "batch", 5: "idle"}  # SCHED_OTHER, SCHED_BATCH, SCHED_IDLE

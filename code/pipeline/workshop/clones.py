@@ -20,6 +20,7 @@ from container import adapter
 
 from .. import commands, inputdata, process
 from ..git import config as git_config
+from . import workspace
 from .accounts import as_account
 from .home import write
 from .layout import CLONE_NAME, Layout, WorkshopError
@@ -145,6 +146,7 @@ def configure_home(layout: Layout, entry: pwd.struct_passwd) -> None:
           "# imageclf workshop: the tutorial's environment, as `. .venv/bin/activate` gives it.\n"
           f"[ -f ~/.bashrc ] && . ~/.bashrc\n. {clone}/.venv/bin/activate\ncd {clone}\n",
           uid, gid)
+    workspace.seed(home, uid, gid)
 
 
 def hand_over(clone: Path, uid: int, gid: int) -> None:

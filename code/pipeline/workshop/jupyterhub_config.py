@@ -36,7 +36,9 @@ c.Authenticator.admin_users = {instructor} if instructor else set()
 c.PAMAuthenticator.open_sessions = False  # no systemd-logind on a plain server
 
 c.JupyterHub.spawner_class = "localprocess"
-c.Spawner.default_url = "/lab/tree/notebooks/walkthrough.ipynb"
+# The walkthrough opens from the workspace setup gives each participant (workspace.py); a
+# /lab/tree/... URL would re-open it after the restore, over a terminal opened meanwhile.
+c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120  # a room starting at once on a small server
 c.Spawner.http_timeout = 90
 
