@@ -23,14 +23,15 @@ def test_jupyterlab_loads_the_seeded_workspace_with_the_walkthrough_open(tmp_pat
     widget = f"notebook:{WALKTHROUGH}"
     assert data["layout-restorer:data"]["main"]["current"] == widget
     assert data[widget]["data"]["path"] == WALKTHROUGH
-    owned = [tmp_path / ".jupyter", tmp_path / ".jupyter" / "lab", workspace.path(tmp_path).parent,
-             workspace.path(tmp_path)]
+    seeded = tmp_path / workspace.IN_HOME
+    owned = [tmp_path / ".jupyter", tmp_path / ".jupyter" / "lab", seeded.parent, seeded]
     assert [(p.stat().st_uid, p.stat().st_gid) for p in owned] == [(4321, 4322)] * 4
 
 
 def test_a_participants_own_workspace_is_left_alone(tmp_path):
     assert workspace.seed(tmp_path, 4321, 4322)
+    seeded = tmp_path / workspace.IN_HOME
     theirs = {"data": {"layout-restorer:data": {"main": {}}}, "metadata": {"id": "default"}}
-    workspace.path(tmp_path).write_text(json.dumps(theirs))
+    seeded.write_text(json.dumps(theirs))
     assert not workspace.seed(tmp_path, 4321, 4322)
-    assert json.loads(workspace.path(tmp_path).read_text()) == theirs
+    assert json.loads(seeded.read_text()) == theirs

@@ -20,12 +20,8 @@ from .home import write
 from .layout import WALKTHROUGH
 
 NAME = "default"  # the workspace /lab opens
-
-
-def path(home: Path) -> Path:
-    """Where the participant's JupyterLab server keeps the workspace (its default
-    workspaces_dir: ~/.jupyter/lab/workspaces)."""
-    return home / ".jupyter" / "lab" / "workspaces" / (slugify(NAME) + WORKSPACE_EXTENSION)
+# Where the participant's JupyterLab server keeps it, in their home (its default workspaces_dir).
+IN_HOME = Path(".jupyter", "lab", "workspaces", slugify(NAME) + WORKSPACE_EXTENSION)
 
 
 def walkthrough_open(notebook: str = WALKTHROUGH) -> dict:
@@ -54,5 +50,5 @@ def walkthrough_open(notebook: str = WALKTHROUGH) -> dict:
 def seed(home: Path, uid: int, gid: int) -> bool:
     """The workspace with the walkthrough open, where the participant has none; their own
     (folders included). Whether it was written."""
-    return write(home, str(path(home).relative_to(home)), json.dumps(walkthrough_open(), indent=1)
-                 + "\n", uid, gid, replace=False)
+    return write(home, str(IN_HOME), json.dumps(walkthrough_open(), indent=1) + "\n", uid, gid,
+                 replace=False)
