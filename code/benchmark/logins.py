@@ -93,13 +93,16 @@ class Logins:
             self.quiet_done.set()
 
     def paced(self, profile, account: str, password: str) -> dict:
+        """A login every LOGIN_EVERY_S, its page open until the next is due, as a participant
+        stays: JupyterLab saves their workspace then, which a page closed at its first cell
+        never does."""
+        next_due = time.perf_counter() + LOGIN_EVERY_S
         profile.clear_cookies()
-        return self.once(profile, account, password, stay=True)
+        return self.once(profile, account, password, close_at=next_due)
 
-    def once(self, profile, account: str, password: str, stay: bool = False) -> dict:
-        """One login, timed; with ``stay``, the page stays open until the next login is due
-        (at least a second), as a participant stays: JupyterLab saves their workspace then,
-        which a page closed at its first cell never does."""
+    def once(self, profile, account: str, password: str, close_at: float | None = None) -> dict:
+        """One login, timed; its page closed at ``close_at`` (perf_counter), a second after
+        the notebook showed at the earliest."""
         page = profile.new_page()
         arrived: list[float] = []
         page.on("response", lambda response: arrived.append(time.perf_counter())
@@ -115,8 +118,8 @@ class Logins:
             timeout=120_000)
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
         total = time.perf_counter() - started
-        if stay:
-            self.stop.wait(max(1.0, LOGIN_EVERY_S - total))
+        if close_at is not None:
+            self.stop.wait(max(1.0, close_at - time.perf_counter()))
         page.close()
         return {"total": round(total, 2),
                 "server": round(arrived[0] - sent, 2) if arrived else None}
