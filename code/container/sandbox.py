@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,6 +142,22 @@ def mount_args(engine: str, root: Path, mount_point: str, hidden: list[str]) -> 
     return args
 
 
+def require_enterable(root: Path, ids: tuple[int, int]) -> None:
+    """As root, the engine mounts the dataset's parts for the run id, which must enter the
+    dataset's folder; a folder from ``mktemp -d`` is its owner's alone. Refused before the run
+    changes anything, with the fix (the engine's own error names none)."""
+    info = root.stat()
+    uid, gid = ids
+    may_enter = (stat.S_IXUSR if info.st_uid == uid else
+                 stat.S_IXGRP if info.st_gid == gid else stat.S_IXOTH)
+    if not info.st_mode & may_enter:
+        raise SandboxError(
+            f"The container runs as an unprivileged id ({uid}), which may not enter the "
+            f"dataset's folder {root} (mode {stat.S_IMODE(info.st_mode):o}), so the engine "
+            f"cannot mount it. Let others enter it (`chmod o+rx {root}`: its files are "
+            "readable already), or clone the dataset into a folder not made by `mktemp -d`.")
+
+
 def subordinate_base(name: str = "root", table: str = "/etc/subuid") -> int:
     """The start of ``name``'s subordinate range of at least MAPPED_IDS ids, else FALLBACK_BASE."""
     try:
@@ -203,6 +220,7 @@ class Access:
     def plan(cls, root: Path, outputs: list[str], cwd: Path, as_root: bool) -> Access:
         if not as_root:
             return cls(root, False, ignored_paths(root))
+        require_enterable(root, id_mapping())
         top = ignored_in(root, ["."])
         protected = [*read_only_paths(root), *(path.rstrip("/") for path in top)]
         owned, folders = grant.plan(root, outputs, cwd, protected)

@@ -1,11 +1,14 @@
 import subprocess
 
+import pytest
+
 from container import sandbox
 
 
 def work_tree(path):
     """A dataset-like git work tree: tracked code, an output folder, an ignored .venv."""
     subprocess.run(["git", "init", "-q", str(path)], check=True)
+    path.chmod(0o755)  # as git makes a new folder; pytest's own are their owner's alone
     (path / ".gitignore").write_text(".venv/\n")
     for folder in ("code", "executed", ".venv"):
         (path / folder).mkdir()
@@ -108,3 +111,16 @@ def test_a_tracked_path_that_matches_an_ignore_pattern_is_not_hidden(tmp_path):
                    cwd=root, check=True)
     (root / "new.log").write_text("")
     assert sandbox.ignored_in(root, ["."]) == [".venv/", "new.log"]
+
+
+def test_a_dataset_folder_the_run_id_may_not_enter_is_refused_before_the_run(tmp_path):
+    root = work_tree(tmp_path / "mktemp")
+    run_ids = (root.stat().st_uid + 4321, root.stat().st_gid + 4321)
+    sandbox.require_enterable(root, run_ids)
+    root.chmod(0o700)  # as `mktemp -d` makes it
+    with pytest.raises(sandbox.SandboxError, match=f"chmod o\\+rx {root}`"):
+        sandbox.require_enterable(root, run_ids)
+    with pytest.raises(sandbox.SandboxError):
+        sandbox.Access.plan(root, ["executed/train.ipynb"], root, as_root=True)
+    assert (root / "executed").stat().st_mode & 0o777 == 0o755  # nothing granted
+    sandbox.require_enterable(root, (root.stat().st_uid, 4321))  # the run id's own folder
