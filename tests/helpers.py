@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import process, stages
+from pipeline import declaration, process
 
 REPO = Path(__file__).resolve().parents[1]
 # What only dataset work changes: a registered container (its folder, not the committed
@@ -33,7 +33,7 @@ RUN_RECORD_MARKER = "^=== Do not change lines below ===$"  # datalad's run-recor
 CODE_PATHS = ["code", "tests", "notebooks", "stages.yaml", "ruff.toml", "Makefile",
               "requirements.txt", "environment.yml", ".ci"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
-STAGES = stages.names(REPO)  # stages.yaml's, in order
+STAGES = declaration.names(REPO)  # stages.yaml's, in order
 
 
 @contextlib.contextmanager
@@ -144,6 +144,15 @@ def project() -> Path:
     checkout = scratch / "project"
     fetch_commit(REPO, code_commit(), checkout)
     return checkout
+
+
+def stage_definitions(folder: Path) -> Path:
+    """``folder`` with what the stages are defined by (stages.yaml, the notebooks, the params
+    files): enough to plan a stage's run, not to run it."""
+    for name in ("notebooks", "params"):
+        shutil.copytree(project() / name, folder / name)
+    shutil.copy(project() / declaration.FILE, folder)
+    return folder
 
 
 def fetch_commit(source: Path, commit: str, target: Path) -> Path:

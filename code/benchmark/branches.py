@@ -12,7 +12,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from pipeline import history, stages
+from pipeline import declaration, history
 from pipeline.git import git
 from pipeline.process import tool_env
 from pipeline.sweep.model import Job, Sweep
@@ -28,7 +28,7 @@ def accuracy_of(index: int, count: int) -> float:
 def sweep_of(root: Path, name: str, count: int) -> Sweep:
     jobs = tuple(Job(f"job-{index:05d}", {"train": {"random_state": index}})
                  for index in range(count))
-    params = {stage: f"params/{stage}.yaml" for stage in stages.names(root)}
+    params = {stage: f"params/{stage}.yaml" for stage in declaration.names(root)}
     return Sweep(name, f"sweeps/{name}.yaml", params, jobs)
 
 

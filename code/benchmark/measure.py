@@ -14,7 +14,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from pipeline import commands, compare, overhead, process, stages
+from pipeline import commands, compare, declaration, overhead, process, stages
 from pipeline.git import git
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +47,7 @@ def measured(args: list[str], cwd: Path, log: Path) -> dict:
 def papermill(root: Path, stage: str, params_file: str | None = None) -> list[str]:
     """The stage's papermill call as stages.yaml in ``root`` declares it, with this
     environment's Python."""
-    spec = stages.declaration(root)[stage]
+    spec = declaration.read(root)[stage]
     return [sys.executable, "-m", *stages.papermill_args(spec, params_file)]
 
 
@@ -57,7 +57,7 @@ def scratch_tree(target: Path, clone: Path, raw: Path | None = None) -> Path:
     stage declaration, and to its images (or to ``raw``). Its results stay out of the clone."""
     (target / "data" / "raw").mkdir(parents=True)
     (target / "executed").mkdir()
-    for name in (".datalad", "code", "notebooks", "params", stages.DECLARATION):
+    for name in (".datalad", "code", "notebooks", "params", declaration.FILE):
         (target / name).symlink_to(clone / name)
     (target / RAW).symlink_to(raw or (clone / RAW).resolve())
     return target

@@ -20,7 +20,8 @@ Modules (one per mechanism first, then what the commands do):
     recovery   a failed, interrupted or killed run: recorded or undone, read from the history
     inputdata  the Imagenette input dataset (download-url --archive) and its clone in data/raw
     image      build the software image and register it with datalad-container
-    stages     the stages stages.yaml declares, as datalad (containers-)run calls of papermill
+    declaration  stages.yaml: each stage's notebook, params file, files read and written
+    stages     each declared stage as a datalad (containers-)run call of papermill
     story      the handbook's story, step by step, resumable
     history    run records (datalad's reader) and what produced each output
     compare    every evaluation across branches and tags, as a table and a plot

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from imageclf.project import NotInDataset, find_root
 
-from . import (commands, compare, history, image, inputdata, lock, outcomes, overhead, process,
-               recovery, report, stages, story, verify, workshop)
+from . import (commands, compare, declaration, history, image, inputdata, lock, outcomes, overhead,
+               process, recovery, report, stages, story, verify, workshop)
 from .errors import EXIT_BUSY, EXIT_DIFFERENT, EXIT_FAILED, PipelineError
 from .git import git
 from .sweep import launcher, local, slurm, stores, summary, sweepfile
@@ -40,9 +40,9 @@ def cmd_run(args: argparse.Namespace) -> None:
     if args.params_file and len(args.stages) != 1:
         raise stages.StageError("A params file belongs to one stage: run one stage with -f, "
                                 "for example `run train -f params/best/train.yaml`.")
-    declared = stages.names(args.root)
+    declared = declaration.names(args.root)
     for stage in args.stages:
-        stages.declared_stage(args.root, stage)  # an unknown name: refused before any runs
+        declaration.declared_stage(args.root, stage)  # an unknown name: refused before any runs
     for stage in args.stages or declared:
         stages.run(args.root, stage, overrides=args.parameters, container=args.container,
                    dry_run=args.dry_run, params_file=args.params_file)

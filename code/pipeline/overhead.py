@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import commands, process, stages
+from . import commands, declaration, process, stages
 
 RAW_IMAGES = "data/raw/imagenette2-160"
 
@@ -44,7 +44,7 @@ def measure(root: Path, container: str = stages.CONTAINER, repeats: int = 2) -> 
         commands.run(["datalad", "get", RAW_IMAGES, ".datalad/environments"], cwd=clone,
                      stdout=subprocess.DEVNULL)
         rows = []
-        for stage in stages.names(clone):
+        for stage in declaration.names(clone):
             planned = stages.plan(clone, stage)
             recorded, direct = float("inf"), float("inf")
             for _ in range(repeats):

@@ -13,7 +13,7 @@ import pytest
 from benchmark import __main__ as bench, generate, measure, real_images
 from helpers import project
 from imageclf.project import find_root as project_root
-from pipeline import stages
+from pipeline import declaration, stages
 
 
 def test_peak_reports_the_memory_of_the_child_process(tmp_path):
@@ -82,7 +82,7 @@ def test_the_scratch_tree_is_found_as_the_dataset_root(tmp_path):
     for name in (".datalad", "code", "notebooks", "params", "data/raw/imagenette2-160"):
         (clone / name).mkdir(parents=True)
     (clone / ".datalad/config").write_text("")
-    (clone / stages.DECLARATION).write_text("")
+    (clone / declaration.FILE).write_text("")
     tree = measure.scratch_tree(tmp_path / "tree", clone)
     assert project_root(tree / "executed") == tree
 

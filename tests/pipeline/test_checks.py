@@ -2,24 +2,20 @@
 traceback; values that pass reach papermill exactly as papermill's own command line reads them."""
 import os
 import shlex
-import shutil
 import string
 
 import pytest
 from datalad.utils import SequenceFormatter
 from papermill.cli import _resolve_type
 
-from helpers import project
+from helpers import stage_definitions
 from pipeline import checks, stages
 from pipeline.checks import StageError
 
 
 @pytest.fixture
 def root(tmp_path):
-    for folder in ("notebooks", "params"):
-        shutil.copytree(project() / folder, tmp_path / folder)
-    shutil.copy(project() / stages.DECLARATION, tmp_path)
-    return tmp_path
+    return stage_definitions(tmp_path)
 
 
 def as_datalad_runs_it(planned) -> list[str]:

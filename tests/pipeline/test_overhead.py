@@ -8,7 +8,7 @@ import tempfile
 import pytest
 
 from helpers import STAGES
-from pipeline import overhead, stages
+from pipeline import declaration, overhead, stages
 
 
 def test_timed_measures_with_perf_counter_around_the_command(monkeypatch, tmp_path):
@@ -74,7 +74,7 @@ def measured(monkeypatch, capsys):
     monkeypatch.setattr(overhead.commands, "run",
                         lambda args, **kwargs: events.append(("run", *args)))
     monkeypatch.setattr(stages, "plan", lambda clone, stage: FakePlan(stage))
-    monkeypatch.setattr(stages, "names", lambda clone: STAGES)
+    monkeypatch.setattr(declaration, "names", lambda clone: STAGES)
     rows = overhead.measure("/the/dataset", container="software", repeats=2)
     return rows, events, scratches, capsys.readouterr().out
 
@@ -135,7 +135,7 @@ def test_a_failed_measurement_removes_the_scratch_clone_too(monkeypatch):
     monkeypatch.setattr(overhead, "timed", timed)
     monkeypatch.setattr(overhead.commands, "run", lambda args, **kwargs: None)
     monkeypatch.setattr(stages, "plan", lambda clone, stage: FakePlan(stage))
-    monkeypatch.setattr(stages, "names", lambda clone: STAGES)
+    monkeypatch.setattr(declaration, "names", lambda clone: STAGES)
     with pytest.raises(subprocess.CalledProcessError):
         overhead.measure("/the/dataset")
     assert len(scratches) == 1 and not os.path.exists(scratches[0])

@@ -1,30 +1,25 @@
 import re
 import shlex
-import shutil
 
 import nbformat
 import papermill
 import pytest
 import yaml
 
-from helpers import STAGES, project
+from helpers import STAGES, project, stage_definitions
 from imageclf import classifiers
-from pipeline import stages
+from pipeline import declaration, stages
 
 
 @pytest.fixture
 def root(tmp_path):
-    """The stage definitions need only the declaration, the notebooks and params files."""
-    for folder in ("notebooks", "params"):
-        shutil.copytree(project() / folder, tmp_path / folder)
-    shutil.copy(project() / stages.DECLARATION, tmp_path)
-    return tmp_path
+    return stage_definitions(tmp_path)
 
 
 def stage_of(root, path) -> str:
     """A params file's stage: its name (params/best/train.yaml), or for a named configuration
     (params/ten-classes/best.yaml) the one stage whose notebook declares every setting in it."""
-    names = stages.declaration(root)
+    names = declaration.read(root)
     if path.stem in names:
         return path.stem
     settings = set(yaml.safe_load(path.read_text()))
@@ -112,43 +107,11 @@ def test_train_message_names_the_classifiers_main_parameter(root, classifier):
     assert f"{knob}={planned.params[knob]}" in planned.message()
 
 
-def test_the_declaration_decides_which_parameters_are_files(root):
-    assert stages.path_parameters(root, "train") == {"train_csv", "train_pixels", "model_file"}
-    declaration = (root / "stages.yaml").read_text()
-    (root / "stages.yaml").write_text(declaration.replace(
-        "outputs: [accuracy_file, metrics_file]", "outputs: [accuracy_file]"))
-    assert stages.plan(root, "evaluate").outputs() == ["accuracy.json", "executed/evaluate.ipynb"]
-    assert stages.path_parameters(root, "evaluate") == {"test_csv", "test_pixels", "model_file",
-                                                        "accuracy_file"}
-
-
-@pytest.mark.parametrize("old, new, expected", [
-    ("outputs: [model_file]", "outputs: [model_path]", "model_path for stage train.*model_file"),
-    ("    inputs: []\n", "", "stage prepare has the keys .*a stage has notebook"),
-    ("outputs: [model_file]", "outputs: model_file",
-     "stages.yaml: stages.train.outputs: must list the parameters whose values are files the "
-     "stage writes"),
-    ("stages:\n", "stage:\n", "stages.yaml: must declare the stages in order under `stages:`"),
-])
-def test_a_declaration_that_does_not_fit_is_refused(root, old, new, expected):
-    declaration = (root / "stages.yaml").read_text()
-    assert old in declaration
-    (root / "stages.yaml").write_text(declaration.replace(old, new))
-    with pytest.raises(stages.StageError, match=expected):
-        stages.plan(root, "train")
-
-
-def test_a_missing_declaration_says_how_to_restore_it(root):
-    (root / "stages.yaml").unlink()
-    with pytest.raises(stages.StageError, match="git checkout -- stages.yaml"):
-        stages.plan(root, "train")
-
-
 def test_params_files_hold_settings_only(root):
     """Paths keep the notebook's defaults: no params file repeats them (issue 15)."""
     for path in sorted((root / "params").rglob("*.yaml")):
         written = stages.checks.read_params_file(root, path.relative_to(root).as_posix(), True)
-        paths = stages.path_parameters(root, stage_of(root, path)) | {"raw_dir"}
+        paths = declaration.path_parameters(root, stage_of(root, path)) | {"raw_dir"}
         assert not set(written) & paths, path
 
 
@@ -214,21 +177,6 @@ def test_unknown_parameter_is_refused_with_the_known_ones(root):
 def test_wrong_type_is_refused(root):
     with pytest.raises(stages.StageError, match="max_iter.*int"):
         stages.plan(root, "train", [("max_iter", "many")])
-
-
-def test_unknown_stage_is_refused(root):
-    with pytest.raises(stages.StageError, match="prepare, train, evaluate"):
-        stages.plan(root, "deploy")
-
-
-def test_the_stages_names_come_from_the_declaration(root):
-    assert stages.names(root) == ("prepare", "train", "evaluate")
-    declaration = (root / "stages.yaml").read_text()
-    (root / "stages.yaml").write_text(declaration.replace("  evaluate:", "  assess:"))
-    assert stages.names(root) == ("prepare", "train", "assess")
-    assert stages.plan(root, "assess").executed == "executed/evaluate.ipynb"
-    with pytest.raises(stages.StageError, match="choose one of prepare, train, assess"):
-        stages.plan(root, "evaluate")
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .. import history, lock, process, stages
+from .. import declaration, history, lock, process, stages
 from ..checks import StageError
 from ..git import config, git, has_ref
 from .jobs import base_ref, text_value
@@ -58,10 +58,10 @@ def unaffected(root: Path, sweep: Sweep, run: str, record: dict, head: str) -> b
     in the working tree, from which the expected call was read."""
     later_outputs = {path for commit in history.run_commits(root, [f"{run}..{head}"])
                      for path in (history.run_record(root, commit) or {}).get("outputs", [])}
-    declared = stages.declaration(root)
+    declared = declaration.read(root)
     allowed = later_outputs | {declared[s].params for s in sweep.job_stages} | {
         sweep.params[s] for s in sweep.job_stages}
-    own = [*record.get("inputs", []), *record.get("outputs", []), stages.DECLARATION]
+    own = [*record.get("inputs", []), *record.get("outputs", []), declaration.FILE]
     for path in git(root, "diff", "--name-only", "--no-renames", run, head).splitlines():
         if touches(path, own) or not (path in allowed or path.startswith(SWEEP_FILES)):
             return False

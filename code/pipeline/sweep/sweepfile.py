@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from .. import schema, stages
+from .. import declaration, schema
 from ..checks import load_yaml
 from .model import Job, Sweep, SweepError, ref_safe, value_name
 
@@ -140,4 +140,4 @@ def load(root: Path, argument: str) -> Sweep:
     except ValueError:
         raise SweepError(f"{path} is outside the dataset: keep sweep files in {SWEEP_DIR}/ and "
                          "commit them, so that every job's record can name them.") from None
-    return parse(load_yaml(full.read_text(), source), source, full.stem, stages.names(root))
+    return parse(load_yaml(full.read_text(), source), source, full.stem, declaration.names(root))
