@@ -32,17 +32,24 @@ class RunState:
     tracked: list[str]  # outputs in the start commit: git can bring them back
     existed: list[str]  # outputs on disk at the start: never deleted
     failed_dir: str  # git-ignored folder where a failed run's notebook is kept
+    what: str = ""  # how messages name the run: "stage STAGE" unless given
+
+    def name(self) -> str:
+        return self.what or f"stage {self.stage}"
 
 
 def marker_path(root: Path) -> Path:
     return lock.git_dir(root) / MARKER
 
 
-def begin(root: Path, stage: str, executed: str, outputs: list[str], failed_dir: str) -> RunState:
+def begin(root: Path, stage: str, executed: str, outputs: list[str], failed_dir: str,
+          what: str = "") -> RunState:
+    """Write down the run about to start. ``executed`` is the notebook whose record in HEAD
+    means the run was recorded (for a rerun of several records: the last one's)."""
     tracked = [path for path in outputs if is_tracked(root, path)]
     existed = [path for path in outputs if (root / path).exists() or (root / path).is_symlink()]
     state = RunState(stage, git(root, "rev-parse", "HEAD"), executed, outputs, tracked,
-                     existed, failed_dir)
+                     existed, failed_dir, what)
     marker_path(root).write_text(json.dumps(asdict(state)))
     return state
 
@@ -149,8 +156,8 @@ def recover_unfinished(root: Path, previous: bool = True) -> None:
     with process.shielded():
         commit, kept = settle(root, state)
         end(root)
-    which = (f"The previous run of stage {state.stage}, whose command was stopped," if previous
-             else f"This run of stage {state.stage}")
+    which = (f"The previous run of {state.name()}, whose command was stopped," if previous
+             else f"This run of {state.name()}")
     if commit:
         subject = git(root, "log", "-1", "--format=%s", commit)
         print(f"notice: {which} was recorded after all: commit {commit[:8]} ({subject}).",

@@ -7,6 +7,7 @@ fetches, unlocks and recomputes exactly those files.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 from dataclasses import dataclass
@@ -199,34 +200,51 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
                   "software container; the run record then names no image.")
         (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
         state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
-        try:
-            # A dataset registered with the older call format gets the outputs from here.
-            with callformat.outputs_given(planned.outputs()):
-                commands.run(command, cwd=root, inputs=input_files(root, planned))
-            recovery.end(root)
-        except (commands.CommandFailed, KeyboardInterrupt) as error:
-            with process.shielded():
-                commit, kept = recovery.settle(root, state)
-                recovery.end(root)
-                raise outcome(root, stage, error, commit, kept) from None
+        # A dataset registered with the older call format gets the outputs from here.
+        with settled(root, state, f"Stage {stage}"), callformat.outputs_given(planned.outputs()):
+            commands.run(command, cwd=root, inputs=input_files(root, planned))
     return planned
 
 
-def outcome(root: Path, stage: str, error: Exception, commit: str | None,
-            kept: str | None) -> StageError:
-    """The truth about a run that did not end normally, read from the repository."""
+@contextlib.contextmanager
+def settled(root: Path, state: recovery.RunState, what: str):
+    """Around a datalad call that recovery.begin wrote down: a failure or an interrupt leaves
+    the dataset clean (the run recorded, or undone) and is raised as what happened."""
+    try:
+        yield
+        recovery.end(root)
+    except (commands.CommandFailed, KeyboardInterrupt) as error:
+        with process.shielded():
+            commit, kept = recovery.settle(root, state)
+            recovery.end(root)
+            raise outcome(root, what, error, commit, kept, since=state.head) from None
+
+
+def outcome(root: Path, what: str, error: Exception, commit: str | None, kept: str | None,
+            since: str | None = None) -> StageError:
+    """The truth about a run that did not end normally, read from the repository. ``what``
+    names it ("Stage train"); ``since``, for a rerun of several records, is where it started:
+    the records it had already recomputed stay."""
     interrupted = isinstance(error, KeyboardInterrupt)
     signal_name = getattr(error, "signal_name", "SIGINT") if interrupted else ""
-    what = f"was interrupted ({signal_name})" if signal_name else "failed"
+    how = f"was interrupted ({signal_name})" if signal_name else "failed"
+    recomputed = []
+    if since and not commit:
+        kept_runs = git(root, "log", "--reverse", "--format=%h (%s)", f"{since}..HEAD")
+        recomputed = kept_runs.splitlines()
     if commit:
         subject = git(root, "log", "-1", "--format=%s", commit)
-        message = (f"Stage {stage} {what} after datalad had recorded it: commit {commit[:8]} "
+        message = (f"{what} {how} after datalad had recorded it: commit {commit[:8]} "
                    f"({subject}) holds its results.")
+    elif recomputed:
+        message = (f"{what} {how} after recomputing {len(recomputed)} record(s), kept: "
+                   f"{'; '.join(recomputed)}. The record it was recomputing is undone and the "
+                   "dataset is back to the last commit.")
     else:
-        message = (f"Stage {stage} {what}; nothing was saved and the dataset is back to its last "
-                   "commit (its earlier results are intact)."
-                   + (f" The executed notebook, up to the failing cell, is kept at {kept}."
-                      if kept else ""))
+        message = (f"{what} {how}; nothing was saved and the dataset is back to its last "
+                   "commit (its earlier results are intact).")
+    if kept and not commit:
+        message += f" The executed notebook, up to the failing cell, is kept at {kept}."
     left = unsaved_changes(root)
     if left:
         message += (f" Still changed: {', '.join(left)}; `git reset -q HEAD -- PATH && git "

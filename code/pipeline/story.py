@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from imageclf.classifiers import main_parameter
 
-from . import commands, compare, history, stages
+from . import commands, compare, history, recovery, stages
 from .git import git, has_ref
 from .history import BRANCH, RANDOM_FOREST, READY, SGD_100, STORY_MODELS
 
@@ -62,8 +62,18 @@ class Story:
                 self.checkout(branch)
             else:
                 new_branch = [f"--branch={branch}"]
-        commands.run(["datalad", "rerun", *new_branch, "-m", message, f"{READY}..{SGD_100}"],
-                     cwd=self.root)
+        replayed = f"{READY}..{SGD_100}"
+        records = [history.run_record(self.root, commit)
+                   for commit in history.run_commits(self.root, [replayed])]
+        outputs = list(dict.fromkeys(path for record in records for path in record["outputs"]))
+        stages.require_clean(self.root)  # datalad's own refusal names no fix
+        # Written down like a stage's run: an interrupt leaves the records already recomputed
+        # and undoes the one cut short, so that the story continues from a clean dataset.
+        state = recovery.begin(self.root, "rerun", history.executed_notebooks(records[-1])[0],
+                               outputs, stages.FAILED_DIR, what=f"the rerun of {replayed}")
+        with stages.settled(self.root, state, f"The rerun of {replayed}"):
+            commands.run(["datalad", "rerun", *new_branch, "-m", message, replayed],
+                         cwd=self.root)
 
     def save_params(self, message: str, tag: str) -> None:
         commands.run(["datalad", "save", "-m", message, "--version-tag", tag, "params/train.yaml"],

@@ -1,10 +1,14 @@
 """`python -m pipeline tutorial`: the handbook's story in a clone, resumable and idempotent."""
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 
 import nbformat
 
-from helpers import git, sh
+from helpers import git, sh, tool_env
 from run_records import run_commits, run_record
 
 
@@ -118,3 +122,34 @@ def test_compare_and_verify_after_the_story(story_clone):
     assert noisy.returncode == 4
     assert "DIFFERENT  noise.txt" in noisy.stdout and "1 different" in noisy.stdout
     assert git(clone, "status", "--porcelain") == ""
+
+
+def test_ctrl_c_in_a_rerun_leaves_the_dataset_clean_and_the_story_continues(clone_with_data):
+    """A new-user try found `make tutorial` stuck after a Ctrl-C in `datalad rerun`: the outputs
+    it had unlocked stayed changed, and the next rerun refused the unclean dataset."""
+    clone = clone_with_data
+    tutorial = [sys.executable, "-m", "pipeline", "tutorial", "--container", "none"]
+    process = subprocess.Popen(tutorial, cwd=clone, env=tool_env(clone), text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    for line in process.stdout:
+        if "=== Step 6/8" in line:
+            break
+    # A terminal's Ctrl-C once datalad has unlocked the model it recomputes (no git command
+    # here: it would race datalad's for the index).
+    deadline = time.monotonic() + 120
+    while (clone / "model.joblib").is_symlink():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 130, output
+    assert "The rerun of ready4analysis..SGD-100 was interrupted (SIGINT)" in output
+    assert git(clone, "status", "--porcelain") == ""
+    model = clone / "model.joblib"
+    assert model.is_symlink() and model.exists()  # locked again, its content in the annex
+
+    resumed = sh(tutorial, clone).stdout
+    assert "Step 5/" not in resumed and "=== Step 6/8: rerun ready4analysis..SGD-100" in resumed
+    assert git(clone, "status", "--porcelain") == ""
+    assert run_commits(clone, "SGD-100..main") and run_commits(clone, "random-forest..randomforest")
