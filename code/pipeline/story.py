@@ -23,6 +23,7 @@ import yaml
 from imageclf.classifiers import main_parameter
 
 from . import commands, compare, history, recovery, stages
+from .errors import PipelineError
 from .git import git, has_ref
 from .history import BRANCH, RANDOM_FOREST, READY, SGD_100, STORY_MODELS
 
@@ -122,7 +123,11 @@ class Story:
             self.checkout(self.main)  # every step starts on main; the last one makes its branch
             print(f"\n=== Step {number}/{len(steps)}: {title}", flush=True)
             started = time.perf_counter()
-            do()
+            try:
+                do()
+            except PipelineError as error:
+                error.args = (f"{error} `make tutorial` continues from step {number}.",)
+                raise
             print(f"=== Step {number} took {time.perf_counter() - started:.1f} s", flush=True)
         self.checkout(self.main)
         print_comparison(self.root, self.main)

@@ -145,6 +145,7 @@ def test_ctrl_c_in_a_rerun_leaves_the_dataset_clean_and_the_story_continues(clon
     output = process.communicate(timeout=120)[0]
     assert process.returncode == 130, output
     assert "The rerun of ready4analysis..SGD-100 was interrupted (SIGINT)" in output
+    assert "`make tutorial` continues from step 6." in output
     assert git(clone, "status", "--porcelain") == ""
     model = clone / "model.joblib"
     assert model.is_symlink() and model.exists()  # locked again, its content in the annex
