@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import string
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -139,7 +139,7 @@ def require_inside(root: Path, relative: str, what: str) -> None:
     path = Path(relative)
     if path.is_absolute() or ".." in path.parts:
         raise StageError(f"The {what} {relative} leaves the dataset: name a path inside it, "
-                         "relative to its root and without `..`, such as results/accuracy.json.")
+                         "relative to its root and without `..`, such as outputs/accuracy.json.")
     if ".git" in path.parts:
         raise StageError(f"The {what} {relative} is inside git's own folder (.git): name a path in "
                          "the dataset's working tree.")
@@ -170,6 +170,18 @@ def _allowed_in_dataset(target: Path, top: Path) -> bool:
         return True
     at = parts.index(".git")
     return parts[at + 1:at + 3] == ("annex", "objects")
+
+
+def require_output_kept_by_git(root: Path, relative: str) -> None:
+    """datalad saves nothing git ignores: a run writing there would be recorded with an output
+    that no commit holds (and the container may not write it at all)."""
+    matched = git(root, "check-ignore", "--verbose", "--no-index", "--", relative)
+    if matched:
+        source, _, pattern = matched.split("\t")[0].split(":", 2)  # source:line:pattern
+        raise StageError(f"The output {relative} is a path git ignores ({source}: {pattern}): "
+                         "datalad would not save it, and the run record would name a file no "
+                         "commit holds. Name a path git keeps, such as "
+                         f"outputs/{PurePosixPath(relative).name}.")
 
 
 def require_output_is_a_file(root: Path, relative: str) -> None:

@@ -145,6 +145,7 @@ def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
     for path in planned.outputs():
         checks.require_inside(root, path, "output")
         checks.require_output_is_a_file(root, path)
+        checks.require_output_kept_by_git(root, path)
     return planned
 
 
@@ -186,7 +187,8 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
         print(f"note: {planned.params['classifier']} does not read "
               f"{', '.join('-p ' + name for name in unused)}: recorded as given, it changes "
               f"nothing (it reads {', '.join(USES[planned.params['classifier']])}).")
-    if dry_run:
+    if dry_run:  # no data needed, nothing locked: only the outputs checked as a run would
+        checks.require_outputs_recoverable(root, planned.outputs())
         commands.print_command(command)
         return planned
     checks.require_setup(root, container)
@@ -198,7 +200,8 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
         if container == "none":
             print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the "
                   "software container; the run record then names no image.")
-        (root / EXECUTED_DIR).mkdir(exist_ok=True)  # datalad needs an --output's folder to exist
+        for output in planned.outputs():  # datalad and the notebook write into existing folders
+            (root / output).parent.mkdir(parents=True, exist_ok=True)
         state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
         # A dataset registered with the older call format gets the outputs from here.
         with settled(root, state, f"Stage {stage}"), callformat.outputs_given(planned.outputs()):

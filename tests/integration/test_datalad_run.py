@@ -83,9 +83,14 @@ def test_params_file_change_and_rerun_retrains(clone_with_data):
 def test_one_off_override_is_recorded_in_the_command(clone_with_data):
     clone = clone_with_data
     run_stages(clone, "run", "prepare")
-    run_stages(clone, "run", "train", "-p", "max_iter", "3")
+    # The model into a folder that does not exist yet: made for the run, the model saved there.
+    run_stages(clone, "run", "train", "-p", "max_iter", "3",
+               "-p", "model_file", "models/sgd.joblib")
     record = run_record(clone)
-    assert record["cmd"].endswith("-p max_iter 3")
+    assert record["cmd"].endswith("-p max_iter 3 -p model_file models/sgd.joblib")
+    assert "models/sgd.joblib" in record["outputs"]
+    assert git(clone, "ls-files", "models") == "models/sgd.joblib"
+    assert git(clone, "status", "--porcelain") == ""
     assert "max_iter = 3" in (clone / "executed/train.ipynb").read_text()
     subject = git(clone, "log", "-1", "--format=%s")
     assert subject.startswith("[DATALAD RUNCMD] Train sgd classifier (max_iter=3")

@@ -107,7 +107,7 @@ def test_refusals_need_the_dataset_and_lose_nothing(clone_with_data):
     refused = sh([*PIPELINE, "run", "evaluate", "-p", "accuracy_file", "results/keep.txt",
                   "--container", "none"], clone, check=False)
     assert refused.returncode == EXIT_FAILED
-    assert "results/keep.txt exists and no commit holds it" in refused.stderr
+    assert "results/keep.txt is a path git ignores (.gitignore: results/)" in refused.stderr
     assert (clone / "results/keep.txt").read_text() == "mine\n"
     unknown = sh([*PIPELINE, "run", "prepare", "-p", "categories",
                   "{n01440764: tench, n03888257: parachute}", "--container", "none"], clone,

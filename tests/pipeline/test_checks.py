@@ -3,6 +3,7 @@ traceback; values that pass reach papermill exactly as papermill's own command l
 import os
 import shlex
 import string
+import subprocess
 
 import pytest
 from datalad.utils import SequenceFormatter
@@ -67,6 +68,16 @@ def test_paths_through_a_symlinked_folder_out_of_the_dataset_are_refused(root, t
     os.symlink(tmp_path_factory.mktemp("elsewhere"), root / "results")
     with pytest.raises(StageError, match="symlink out of the dataset"):
         stages.plan(root, "evaluate", [("accuracy_file", "results/accuracy.json")])
+
+
+@pytest.mark.parametrize("output", ["results/accuracy.json", "executed/failed/acc.json"])
+def test_an_output_git_ignores_is_refused_before_the_run_even_when_new(root, output):
+    """datalad would save nothing there: the record would name a file that no commit holds."""
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / ".gitignore").write_text("results/\nexecuted/failed/\n")
+    with pytest.raises(StageError, match=f"{output} is a path git ignores .*outputs/acc"):
+        stages.plan(root, "evaluate", [("accuracy_file", output)])
+    assert stages.plan(root, "evaluate", [("accuracy_file", "outputs/acc.json")])
 
 
 def test_an_output_naming_a_folder_is_refused(root):
