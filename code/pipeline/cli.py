@@ -10,8 +10,8 @@ from pathlib import Path
 
 from imageclf.project import NotInDataset, find_root
 
-from . import (commands, compare, declaration, history, image, inputdata, lock, outcomes, overhead,
-               process, recovery, report, stages, story, verify, workshop)
+from . import (checks, commands, compare, declaration, history, image, inputdata, lock, outcomes,
+               overhead, process, recovery, report, stages, story, verify, workshop)
 from .errors import EXIT_BUSY, EXIT_DIFFERENT, EXIT_FAILED, PipelineError
 from .git import git
 from .sweep import launcher, local, slurm, stores, summary, sweepfile
@@ -60,6 +60,7 @@ def cmd_tutorial(args: argparse.Namespace) -> None:
 
 
 def cmd_overhead(args: argparse.Namespace) -> None:
+    checks.require_setup(args.root, args.container)  # it times the stages on the input data
     rows = overhead.measure(args.root, container=args.container)
     mean = sum(row["overhead"] for row in rows) / len(rows)
     print(f"mean containers-run overhead per stage: {mean:+.1f} s")
@@ -68,10 +69,10 @@ def cmd_overhead(args: argparse.Namespace) -> None:
 def cmd_compare(args: argparse.Namespace) -> None:
     history.require_revisions(args.root, args.revisions)
     found = compare.evaluations(args.root, args.revisions or None)
-    table = compare.select(found, args.where, args.sort)
     if found.empty:
         print("No evaluations found: run the stages first (make tutorial).")
         return
+    table = compare.select(found, args.where, args.sort)
     if table.empty:
         print(f"None of the {len(found)} evaluations matches {' and '.join(args.where)}.")
         return
@@ -87,9 +88,9 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    checks = [c for revision in args.revisions for c in verify.verify(args.root, revision)]
-    print("\n" + verify.summary(checks))
-    return 0 if all(c.identical for c in checks) else EXIT_DIFFERENT
+    results = [c for revision in args.revisions for c in verify.verify(args.root, revision)]
+    print("\n" + verify.summary(results))
+    return 0 if all(c.identical for c in results) else EXIT_DIFFERENT
 
 
 def cmd_report(args: argparse.Namespace) -> None:

@@ -35,8 +35,10 @@ def require_revisions(root: Path, revisions: list[str]) -> None:
     for revision in revisions:
         for end in filter(None, revision.replace("...", "..").split("..")):
             if not git(root, "rev-parse", "--verify", "--quiet", f"{end}^{{commit}}"):
+                story = (" The story's tags and branch come from `make tutorial`."
+                         if end in (READY, SGD_100, RANDOM_FOREST, BRANCH) else "")
                 raise HistoryError(f"{end!r} names no commit here: give a branch, tag or commit "
-                                   "(`git branch -a`, `git tag` list them).")
+                                   f"(`git branch -a`, `git tag` list them).{story}")
 
 
 def refs(root: Path, kind: str = "") -> list[str]:

@@ -175,6 +175,15 @@ def test_a_misspelt_revision_is_an_error_not_an_empty_history(dataset):
         result = pipeline(dataset, *args)
         assert result.returncode == errors.EXIT_FAILED, result.stderr
         assert "'nosuch' names no commit here" in result.stderr
+    before_the_story = pipeline(dataset, "verify", "ready4analysis..main")
+    assert "come from `make tutorial`" in before_the_story.stderr
+
+
+def test_compare_before_any_run_says_what_to_run(dataset):
+    """A fresh clone after `make setup` only (a new-user try saw "Unknown column 'accuracy'")."""
+    result = pipeline(dataset, "compare")
+    assert result.returncode == 0, result.stderr
+    assert "No evaluations found: run the stages first (make tutorial)." in result.stdout
 
 
 @pytest.mark.parametrize("options, says", [
@@ -197,3 +206,9 @@ def test_the_sweep_command_takes_the_shared_container_option_once():
 
     args = cli.parser().parse_args(["sweep", "handbook", "--container", "none", "--no-wait"])
     assert (args.container, args.no_wait, args.executor) == ("none", True, "local")
+
+
+def test_overhead_before_make_data_says_to_run_it(dataset):
+    result = pipeline(dataset, "overhead", "--container", "none")
+    assert result.returncode == errors.EXIT_FAILED
+    assert "The input data is not installed in data/raw: run `make data`" in result.stderr
