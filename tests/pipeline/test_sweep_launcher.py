@@ -1,10 +1,12 @@
 """The launcher: its checks, and one path for every executor, Ctrl-C included."""
+import re
+
 import pytest
 
-from helpers import sh
+from helpers import sh, stage_definitions
 from pipeline import process
 from pipeline.sweep import launcher, stores
-from pipeline.sweep.model import SweepError
+from pipeline.sweep.model import Job, SweepError
 from pipeline.sweep.shell import Outcome
 from test_sweep_jobs import dataset, demo_sweep  # noqa: F401 - dataset is a fixture
 
@@ -60,6 +62,7 @@ class FakeExecutor:
 def ready(dataset):  # noqa: F811
     """The dataset with the sweep file and params committed and data/raw registered."""
     jobs = demo_sweep(["a", "b"])
+    stage_definitions(dataset)  # the jobs' values are checked against the stages' notebooks
     for path in (jobs.source, *jobs.params.values()):
         (dataset / path).parent.mkdir(exist_ok=True)
         (dataset / path).write_text("{}\n")
@@ -105,6 +108,22 @@ def test_an_interrupt_cancels_the_executor_and_says_what_is_kept(ready):
         "sweep demo interrupted (SIGTERM): 0 of 2 jobs have their branch in the dataset; the "
         "fake jobs stopped. Run the same command again to run only the jobs without a result.")
     assert error.value.exit_code == 143
+
+
+@pytest.mark.parametrize("values, says", [
+    ({"max_itr": 5}, "job b (train): Unknown parameter(s) max_itr for stage train"),
+    ({"max_iter": 2.5}, "job b (train): Parameter max_iter of stage train must be of type int"),
+    ({"classifier": "tree"}, "job b (train): Parameter classifier of stage train must be one of"),
+])
+def test_a_value_no_run_would_take_stops_the_sweep_before_any_job(ready, values, says):
+    """A new-user try: every job failed, the reason only in each job's log."""
+    root, jobs = ready
+    misspelt = type(jobs)(jobs.name, jobs.source, jobs.params,
+                          (jobs.jobs[0], Job("b", {"train": values})))
+    executor = FakeExecutor(lambda plan, _: [])
+    with pytest.raises(SweepError, match=f"sweeps/demo.yaml: {re.escape(says)}"):
+        launcher.launch(root, misspelt, executor, stores.InDataset(root), "none")
+    assert executor.calls == []  # nothing asked of the executor, no job started
 
 
 def timing_events(root):

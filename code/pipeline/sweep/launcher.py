@@ -12,9 +12,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import checks, commands, lock, process
+from .. import checks, commands, lock, process, stages
 from ..git import config, git, has_ref
-from .jobs import Jobs, base_ref, stage_command
+from .jobs import Jobs, base_ref, stage_command, text_value
 from .merge import job_results, merge
 from .model import Job, Sweep, SweepError
 from .progress import SweepProgress
@@ -69,6 +69,24 @@ def check_ready(root: Path, sweep: Sweep) -> None:
                              f"is: `datalad save -m 'why' {path}` (or undo them), then run again.")
 
 
+def check_values(root: Path, sweep: Sweep) -> None:
+    """Each stage's params file and each value a job gives it, checked as `run` checks them,
+    before any job starts: a misspelt name would fail every job, its reason only in each job's
+    log. Each distinct value once (10,000 jobs hold a few dozen values)."""
+    for stage in sweep.stages:
+        first_giving: dict[tuple[str, str], Job | None] = {}  # (name, value) -> the first job
+        for job in sweep.jobs:
+            for name, value in job.stage_overrides(stage).items():
+                first_giving.setdefault((name, text_value(value)), job)
+        checked = [([], None), *(([given], job) for given, job in first_giving.items())]
+        for overrides, job in checked:  # the params file alone, then each value with it
+            try:
+                stages.plan(root, stage, overrides, sweep.params[stage])
+            except checks.StageError as error:
+                which = f"job {job.name} ({stage})" if job else f"stage {stage}"
+                raise SweepError(f"{sweep.source}: {which}: {error}") from None
+
+
 def get_image(root: Path, container: str) -> None:
     """The jobs take the image from this dataset (by hard link) or its stores: get it here once,
     as the first single run would. Its working tree does not change."""
@@ -106,6 +124,7 @@ def dry_run(root: Path, sweep: Sweep, executor, store, container: str,
     """What the executor would submit, printed; nothing is run or marked."""
     root = root.resolve()
     check_ready(root, sweep)
+    check_values(root, sweep)
     executor.dry_run(make_plan(root, sweep, container, mark=False),
                      Jobs(root, sweep, container, store, scratch))
 
@@ -116,6 +135,7 @@ def launch(root: Path, sweep: Sweep, executor, store, container: str,
     them into the branch checked out; return the failed ones."""
     root = root.resolve()
     check_ready(root, sweep)
+    check_values(root, sweep)
     executor.require()
     checks.require_setup(root, container)
     get_image(root, container)
