@@ -13,6 +13,7 @@ import string
 from pathlib import Path, PurePosixPath
 
 import yaml
+from imageclf.classifiers import out_of_range
 
 from . import recovery, schema
 from .git import git
@@ -115,6 +116,9 @@ def check_parameters(declared: dict, stage: str, given: dict) -> None:
                 f"Parameter {name} of stage {stage} must be of type {type(default).__name__} "
                 f"(like its default {default!r}), not {value!r}."
             )
+        bound = out_of_range(name, value)
+        if bound:
+            raise StageError(f"Parameter {name} of stage {stage} must be {bound}, not {value!r}.")
 
 
 def check_categories(categories) -> None:

@@ -179,6 +179,14 @@ def test_wrong_type_is_refused(root):
         stages.plan(root, "train", [("max_iter", "many")])
 
 
+@pytest.mark.parametrize("name, value, bound", [
+    ("max_iter", "-3", "at least 1"), ("n_estimators", "0", "at least 1"), ("C", "0", "above 0")])
+def test_a_knob_out_of_range_is_refused_before_the_container_starts(root, name, value, bound):
+    """A new-user try met scikit-learn's traceback from inside the container instead."""
+    with pytest.raises(stages.StageError, match=f"Parameter {name} of stage train must be {bound}"):
+        stages.plan(root, "train", [(name, value)])
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_params_file_key_is_a_notebook_parameter(root, stage):
     stages.plan(root, stage)  # raises StageError on any key the notebook lacks
