@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 import string
 from pathlib import Path, PurePosixPath
 
@@ -74,6 +75,19 @@ def resolve_override(declared: dict, name: str, value: str):
     if default is not None and default.lstrip().startswith(("{", "[")):
         return load_yaml(value, f"The value of -p {name}")
     return _resolve_type(value)
+
+
+def require_every_stage_takes(parameters: dict[str, dict], overrides) -> None:
+    """Each -p goes to every stage run (``parameters``: each one's, by stage): one that only
+    some of them have is refused with the stage to name (`run -p max_iter 20` would fail at
+    prepare)."""
+    for name, value in overrides:
+        owners = [stage for stage, declared in parameters.items() if name in declared]
+        if owners and len(owners) < len(parameters):
+            raise StageError(
+                f"-p {name} goes to every stage run, and only {', '.join(owners)} has it: name "
+                f"the stage, `python -m pipeline run {owners[0]} -p {name} {shlex.quote(value)}`, "
+                "then run the stages after it.")
 
 
 def parameter_defaults(declared: dict, notebook: str) -> dict:

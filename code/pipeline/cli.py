@@ -43,6 +43,9 @@ def cmd_run(args: argparse.Namespace) -> None:
     declared = declaration.names(args.root)
     for stage in args.stages:
         declaration.declared_stage(args.root, stage)  # an unknown name: refused before any runs
+    if len(args.stages) != 1 and args.parameters:  # each -p goes to every stage run
+        checks.require_every_stage_takes({stage: declaration.declared_parameters(args.root, stage)
+                                          for stage in args.stages or declared}, args.parameters)
     for stage in args.stages or declared:
         stages.run(args.root, stage, overrides=args.parameters, container=args.container,
                    dry_run=args.dry_run, params_file=args.params_file)

@@ -182,7 +182,8 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
     """
     planned = plan(root, stage, overrides, params_file)
     command = planned.datalad_command(container)
-    unused = unused_knobs(str(planned.params.get("classifier")), [n for n, _ in overrides])
+    given = list(dict.fromkeys(name for name, _ in overrides))  # -p twice: the last counts
+    unused = unused_knobs(str(planned.params.get("classifier")), given)
     if unused:
         print(f"note: {planned.params['classifier']} does not read "
               f"{', '.join('-p ' + name for name in unused)}: recorded as given, it changes "

@@ -61,6 +61,17 @@ def test_a_knob_the_classifier_does_not_read_is_recorded_with_a_note(dataset):
     quiet = pipeline(dataset, "run", "train", "-p", "classifier", "sgd", "-p", "max_iter", "50",
                      "--dry-run", "--container", "none")
     assert "note:" not in quiet.stdout
+    twice = pipeline(dataset, "run", "train", "-p", "classifier", "random-forest", "-p",
+                     "max_iter", "10", "-p", "max_iter", "20", "--dry-run", "--container", "none")
+    assert "note: random-forest does not read -p max_iter: recorded" in twice.stdout
+
+
+def test_a_value_for_one_stage_given_to_all_names_the_stage(dataset):
+    result = pipeline(dataset, "run", "-p", "max_iter", "20", "--dry-run", "--container", "none")
+    assert result.returncode == errors.EXIT_FAILED
+    assert ("-p max_iter goes to every stage run, and only train has it: name the stage, "
+            "`python -m pipeline run train -p max_iter 20`") in result.stderr
+    assert "$ datalad" not in result.stdout  # refused before any stage
 
 
 def test_run_without_a_stage_plans_all_three_in_order(dataset):
