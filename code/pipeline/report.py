@@ -73,14 +73,17 @@ def settings(record: dict, parameters: dict) -> dict:
 
 
 def run_name(root: Path, commit: str, story_names: dict, results: dict[str, str]) -> str:
-    """The story's name of a run, else the branches whose result it is and its tags, else the
-    nearest tag before it, else its short commit."""
+    """The story's name of a run, else the branches whose result it is and its tags, else its
+    short commit and how far after the nearest tag (a tag's name alone made a run typed by hand
+    after a sweep look like the sweep's)."""
     if commit in story_names:
         return story_names[commit]
     held = compare.refs_holding(root, commit, results)
     if held:
         return " ".join(held)
-    return git(root, "describe", "--tags", "--abbrev=0", commit) or commit[:8]
+    described = re.fullmatch(r"(.+)-(\d+)-g[0-9a-f]+", git(root, "describe", "--tags", commit))
+    after = f" ({described[2]} after {described[1]})" if described else ""
+    return f"{commit[:8]}{after}"
 
 
 def build(root: Path, output: Path) -> Path:

@@ -167,7 +167,19 @@ def comparison_rows(table: pd.DataFrame) -> list[dict]:
 def print_comparison(root: Path, main: str) -> None:
     """The handbook's comparison (git diff of accuracy.json between branches) and a table."""
     commands.run(["git", "--no-pager", "diff", main, BRANCH, "--", "accuracy.json"], cwd=root)
-    print(f"\n{'model':<14} {'ref':<13} {'classifier':<14} {'parameters':<17} {'accuracy':>8}")
-    for row in comparison_rows(compare.evaluations(root)):
-        print(f"{row['model']:<14} {row['ref']:<13} {row['classifier']:<14} "
-              f"{row['parameters']:<17} {row['accuracy']:>8.4f}")
+    rows = [{**row, "accuracy": f"{row['accuracy']:.4f}"}
+            for row in comparison_rows(compare.evaluations(root))]
+    print()
+    for line in aligned(rows, ["model", "ref", "classifier", "parameters", "accuracy"]):
+        print(line)
+
+
+def aligned(rows: list[dict], columns: list[str]) -> list[str]:
+    """A plain-text table, each column as wide as its widest cell (a ref cell may hold a
+    sweep's branch too); the last column, the numbers, right-aligned."""
+    widths = {name: max([len(name), *(len(str(row[name])) for row in rows)]) for name in columns}
+    def line(cells: dict) -> str:
+        *left, last = columns
+        return "  ".join([*(f"{cells[name]!s:<{widths[name]}}" for name in left),
+                          f"{cells[last]!s:>{widths[last]}}"])
+    return [line({name: name for name in columns}), *(line(row) for row in rows)]

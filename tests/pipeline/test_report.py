@@ -4,6 +4,7 @@ from html.parser import HTMLParser
 
 import nbformat
 
+from helpers import sh
 from pipeline import report
 
 CRAFTED = "executed/<svg onload=alert(2)>x'.ipynb"
@@ -85,3 +86,20 @@ def test_notebook_pages_are_sanitised():
     active = ActiveContent(body)
     assert not active.handlers and not any("alert" in script for script in active.scripts)
     assert "<th>a</th>" in body  # tables stay tables
+
+
+def test_a_run_with_no_ref_is_named_by_its_commit_and_how_far_after_a_tag(tmp_path):
+    """Named by the nearest tag alone, a run typed on main after a sweep read as the sweep's."""
+    def commit(message: str) -> str:
+        sh(["git", "commit", "-q", "--allow-empty", "-m", message], tmp_path)
+        return sh(["git", "rev-parse", "HEAD"], tmp_path).stdout.strip()
+
+    sh(["git", "init", "-q", "--initial-branch=main"], tmp_path)
+    first = commit("before any tag")
+    assert report.run_name(tmp_path, first, {}, {}) == first[:8]
+    sh(["git", "tag", "sweep/handbook", commit("the sweep's merge")], tmp_path)
+    commit("a change")
+    run = commit("a run typed by hand")
+    assert report.run_name(tmp_path, run, {}, {}) == f"{run[:8]} (2 after sweep/handbook)"
+    assert report.run_name(tmp_path, run, {run: "SGD-10"}, {}) == "SGD-10"
+    assert report.run_name(tmp_path, run, {}, {"mine": run}) == "mine"

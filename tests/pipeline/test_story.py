@@ -41,3 +41,12 @@ def test_comparison_rows_name_the_story_models_in_order():
          "parameters": "n_estimators=100", "accuracy": 0.8162},
     ]
     assert story.comparison_rows(pd.DataFrame()) == []
+
+
+def test_the_table_keeps_its_columns_when_a_ref_cell_holds_a_sweeps_branch_too():
+    rows = [{"model": "SGD-10", "ref": "3a220ac4", "accuracy": "0.7237"},
+            {"model": "SGD-100", "ref": "main sweep/handbook/SGD-100", "accuracy": "0.7655"}]
+    lines = story.aligned(rows, ["model", "ref", "accuracy"])
+    assert lines == ["model    ref                          accuracy",
+                     "SGD-10   3a220ac4                       0.7237",
+                     "SGD-100  main sweep/handbook/SGD-100    0.7655"]
