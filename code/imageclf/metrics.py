@@ -55,7 +55,9 @@ def most_confused(matrix: list[list[int]], labels: list[str], top: int = 5) -> p
 
 
 def write_json(path: str | Path, data: dict) -> None:
-    """Stable JSON: sorted keys and a final newline, so equal results are equal bytes."""
+    """Stable JSON: sorted keys and a final newline, so equal results are equal bytes; its
+    folder made if needed (as a rerun of the run that named it must)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 

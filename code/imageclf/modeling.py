@@ -188,7 +188,9 @@ def describe(model: Pipeline) -> str:
 
 
 def save_model(path: str | Path, model: Pipeline) -> None:
-    """Write the model file that evaluate reads (joblib, as in the handbook)."""
+    """Write the model file that evaluate reads (joblib, as in the handbook), in a folder made
+    if needed (a run's -p model_file may name a new one; a rerun must make it too)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, path)
 
 

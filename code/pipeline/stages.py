@@ -201,8 +201,7 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
         if container == "none":
             print("notice: CONTAINER=none runs the stage in this machine's .venv, not in the "
                   "software container; the run record then names no image.")
-        for output in planned.outputs():  # datalad and the notebook write into existing folders
-            (root / output).parent.mkdir(parents=True, exist_ok=True)
+        (root / EXECUTED_DIR).mkdir(exist_ok=True)  # papermill writes into an existing folder
         state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
         # A dataset registered with the older call format gets the outputs from here.
         with settled(root, state, f"Stage {stage}"), callformat.outputs_given(planned.outputs()):

@@ -91,6 +91,9 @@ def test_one_off_override_is_recorded_in_the_command(clone_with_data):
     assert "models/sgd.joblib" in record["outputs"]
     assert git(clone, "ls-files", "models") == "models/sgd.joblib"
     assert git(clone, "status", "--porcelain") == ""
+    # Its rerun starts where models/ does not exist: the notebook makes it, as the run did.
+    verified = sh([sys.executable, "-m", "pipeline", "verify", "HEAD"], clone).stdout
+    assert "models/sgd.joblib" in verified and "0 different" in verified
     assert "max_iter = 3" in (clone / "executed/train.ipynb").read_text()
     subject = git(clone, "log", "-1", "--format=%s")
     assert subject.startswith("[DATALAD RUNCMD] Train sgd classifier (max_iter=3")
