@@ -115,11 +115,12 @@ def test_failed_stage_saves_nothing_and_restores_results(clone_with_data):
     head = git(clone, "rev-parse", "HEAD")
     results = output_hashes(clone, RESULTS)
 
-    # A value of the right type that the classifier rejects: the notebook fails in its fit cell.
-    failed = sh([sys.executable, "-m", "pipeline", "run", "train", "-p", "max_iter", "0",
-                 "--container", "none"], clone, check=False)
+    # Values that pass every check but not the data (more codebook entries than it has
+    # patches): the notebook fails in its fit cell.
+    failed = sh([sys.executable, "-m", "pipeline", "run", "train", "-p", "features", "patches",
+                 "-p", "codebook_size", "1000000", "--container", "none"], clone, check=False)
     assert failed.returncode == 1
-    assert "max_iter" in failed.stdout + failed.stderr and "Error" in failed.stdout + failed.stderr
+    assert "n_clusters=1000000" in failed.stdout + failed.stderr
     assert "nothing was saved" in failed.stderr and "executed/failed/train.ipynb" in failed.stderr
 
     assert git(clone, "rev-parse", "HEAD") == head
@@ -128,7 +129,7 @@ def test_failed_stage_saves_nothing_and_restores_results(clone_with_data):
     model = clone / "model.joblib"
     assert model.is_symlink() and model.exists()  # locked again
     kept = (clone / "executed/failed/train.ipynb").read_text()
-    assert "InvalidParameterError" in kept and "max_iter = 0" in kept
+    assert "ValueError" in kept and "codebook_size = 1000000" in kept
     # The next run starts from a clean dataset and works.
     run_stages(clone, "run", "train")
 

@@ -13,13 +13,13 @@ from helpers import REPO, git, require, sh, sharing, tool_env
 
 SWEEP = [sys.executable, "-m", "pipeline", "sweep"]
 JOBS = """\
-# three SGD jobs and one that fails in train
+# three SGD jobs and one that fails in train (a codebook larger than the data's patches)
 set: {train: {classifier: sgd}}
 jobs:
   it-4: {train: {max_iter: 4}}
   it-5: {train: {max_iter: 5}}
   it-6: {train: {max_iter: 6}}
-  broken: {train: {classifier: no-such}}
+  broken: {train: {features: patches, codebook_size: 1000000}}
 """
 
 
@@ -93,7 +93,7 @@ def test_a_sweep_through_sbatch_is_merged_with_the_bytes_of_a_local_run(clone_wi
     assert "$ sbatch --parsable --array=0-3 --dependency=afterany:" in out, out
     failed = [line for line in err.splitlines() if line.startswith("FAILED broken")]
     assert failed, err
-    assert "no-such" in open(failed[0].rsplit("log: ", 1)[1]).read()
+    assert "n_clusters=1000000" in open(failed[0].rsplit("log: ", 1)[1]).read()
 
     # merged as a local sweep: one commit with each job branch as a parent, tagged, tree kept
     jobs = [f"sweep/cluster/it-{n}" for n in (4, 5, 6)]
