@@ -95,8 +95,9 @@ def test_an_interrupted_sweep_resumes_and_one_commit_reaches_every_job(clone_wit
     # The summary: both accuracies, the failed job without a result, and the plot.
     summary = sh([*SWEEP, "pairs", "--summary"], clone).stdout
     accuracy = json.loads(git(clone, "show", f"{kept}:accuracy.json"))["accuracy"]
-    row = f"| golf-parachute | golf ball+parachute | sgd | {accuracy:.4f}"
-    assert row in summary.replace("**", "")
+    rows = summary.replace("**", "").splitlines()
+    row = next(line for line in rows if line.startswith("| golf-parachute | golf ball+parachute |"))
+    assert f"| {accuracy:.4f} |" in row
     assert "| broken |" in summary and "no result" in summary
     assert (clone / "results" / "sweeps" / "pairs.png").stat().st_size > 1000
 
