@@ -190,6 +190,17 @@ def _allowed_in_dataset(target: Path, top: Path) -> bool:
     return parts[at + 1:at + 3] == ("annex", "objects")
 
 
+def require_output_outside_subdatasets(root: Path, relative: str) -> None:
+    """A subdataset (data/raw) is another dataset, read-only to runs: an output there would
+    fail after the whole run, when the notebook writes it."""
+    listed = git(root, "config", "-f", ".gitmodules", "--get-regexp", r"\.path$")
+    for subdataset in (line.split(" ", 1)[1] for line in listed.splitlines() if " " in line):
+        if PurePosixPath(relative).is_relative_to(subdataset):
+            raise StageError(f"The output {relative} lies in the subdataset {subdataset}, which "
+                             "runs only read: name a path in this dataset, such as "
+                             f"outputs/{PurePosixPath(relative).name}.")
+
+
 def require_output_kept_by_git(root: Path, relative: str) -> None:
     """datalad saves nothing git ignores: a run writing there would be recorded with an output
     that no commit holds (and the container may not write it at all)."""

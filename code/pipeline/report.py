@@ -113,6 +113,8 @@ def build(root: Path, output: Path) -> Path:
     if not table.empty:
         compare.plot(table, output / PLOT)  # its bars named as on the index
     (output / "index.html").write_text(index_page(rows, None if table.empty else PLOT))
+    if not rows:
+        print("No executed notebooks in the history yet: run the stages first (make tutorial).")
     return output / "index.html"
 
 

@@ -146,6 +146,7 @@ def plan(root: Path, stage: str, overrides: list[tuple[str, str]] = (),
         checks.require_inside(root, path, "output")
         checks.require_output_is_a_file(root, path)
         checks.require_output_kept_by_git(root, path)
+        checks.require_output_outside_subdatasets(root, path)
     return planned
 
 
@@ -247,7 +248,8 @@ def outcome(root: Path, what: str, error: Exception, commit: str | None, kept: s
         message = (f"{what} {how}; nothing was saved and the dataset is back to its last "
                    "commit (its earlier results are intact).")
     if kept and not commit:
-        message += f" The executed notebook, up to the failing cell, is kept at {kept}."
+        where = "stopped" if signal_name else "failed"
+        message += f" The executed notebook, up to the cell where it {where}, is kept at {kept}."
     left = unsaved_changes(root)
     if left:
         message += (f" Still changed: {', '.join(left)}; `git reset -q HEAD -- PATH && git "

@@ -72,7 +72,8 @@ class Story:
         # and undoes the one cut short, so that the story continues from a clean dataset.
         state = recovery.begin(self.root, "rerun", history.executed_notebooks(records[-1])[0],
                                outputs, stages.FAILED_DIR, what=f"the rerun of {replayed}")
-        with stages.settled(self.root, state, f"The rerun of {replayed}"):
+        on = f" on branch {branch}" if branch else ""  # an interrupt leaves the dataset there
+        with stages.settled(self.root, state, f"The rerun of {replayed}{on}"):
             commands.run(["datalad", "rerun", *new_branch, "-m", message, replayed],
                          cwd=self.root)
 

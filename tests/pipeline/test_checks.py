@@ -80,6 +80,14 @@ def test_an_output_git_ignores_is_refused_before_the_run_even_when_new(root, out
     assert stages.plan(root, "evaluate", [("accuracy_file", "outputs/acc.json")])
 
 
+def test_an_output_in_the_input_subdataset_is_refused_before_the_run(root):
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / ".gitmodules").write_text('[submodule "data/raw"]\n\tpath = data/raw\n')
+    with pytest.raises(StageError, match="data/raw/x.joblib lies in the subdataset data/raw"):
+        stages.plan(root, "train", [("model_file", "data/raw/x.joblib")])
+    assert stages.plan(root, "train", [("model_file", "data/rawish.joblib")])
+
+
 def test_an_output_naming_a_folder_is_refused(root):
     with pytest.raises(StageError, match="output notebooks is a folder"):
         stages.plan(root, "evaluate", [("metrics_file", "notebooks")])

@@ -103,3 +103,11 @@ def test_a_run_with_no_ref_is_named_by_its_commit_and_how_far_after_a_tag(tmp_pa
     assert report.run_name(tmp_path, run, {}, {}) == f"{run[:8]} (2 after sweep/handbook)"
     assert report.run_name(tmp_path, run, {run: "SGD-10"}, {}) == "SGD-10"
     assert report.run_name(tmp_path, run, {}, {"mine": run}) == "mine"
+
+
+def test_a_report_before_any_run_says_what_to_run(tmp_path, capsys):
+    sh(["git", "init", "-q", "--initial-branch=main"], tmp_path)
+    sh(["git", "commit", "-q", "--allow-empty", "-m", "start"], tmp_path)
+    index = report.build(tmp_path, tmp_path / "report")
+    assert "<table>" in index.read_text()
+    assert "run the stages first (make tutorial)" in capsys.readouterr().out
