@@ -205,13 +205,13 @@ def run(root: Path, stage: str, overrides: list[tuple[str, str]] = (), container
         (root / EXECUTED_DIR).mkdir(exist_ok=True)  # papermill writes into an existing folder
         state = recovery.begin(root, stage, planned.executed, planned.outputs(), FAILED_DIR)
         # A dataset registered with the older call format gets the outputs from here.
-        with settled(root, state, f"Stage {stage}"), callformat.outputs_given(planned.outputs()):
+        with settled(root, state), callformat.outputs_given(planned.outputs()):
             commands.run(command, cwd=root, inputs=input_files(root, planned))
     return planned
 
 
 @contextlib.contextmanager
-def settled(root: Path, state: recovery.RunState, what: str):
+def settled(root: Path, state: recovery.RunState):
     """Around a datalad call that recovery.begin wrote down: a failure or an interrupt leaves
     the dataset clean (the run recorded, or undone) and is raised as what happened."""
     try:
@@ -221,21 +221,19 @@ def settled(root: Path, state: recovery.RunState, what: str):
         with process.shielded():
             commit, kept = recovery.settle(root, state)
             recovery.end(root)
-            raise outcome(root, what, error, commit, kept, since=state.head) from None
+            raise outcome(root, state, error, commit, kept) from None
 
 
-def outcome(root: Path, what: str, error: Exception, commit: str | None, kept: str | None,
-            since: str | None = None) -> StageError:
-    """The truth about a run that did not end normally, read from the repository. ``what``
-    names it ("Stage train"); ``since``, for a rerun of several records, is where it started:
-    the records it had already recomputed stay."""
+def outcome(root: Path, state: recovery.RunState, error: Exception, commit: str | None,
+             kept: str | None) -> StageError:
+    """The truth about a run that did not end normally, read from the repository; a rerun of
+    several records keeps those it had recomputed since it started (``state.head``)."""
+    what = state.name()[:1].upper() + state.name()[1:]  # "Stage train", "The rerun of ..."
     interrupted = isinstance(error, KeyboardInterrupt)
     signal_name = getattr(error, "signal_name", "SIGINT") if interrupted else ""
     how = f"was interrupted ({signal_name})" if signal_name else "failed"
-    recomputed = []
-    if since and not commit:
-        kept_runs = git(root, "log", "--reverse", "--format=%h (%s)", f"{since}..HEAD")
-        recomputed = kept_runs.splitlines()
+    recomputed = [] if commit else git(root, "log", "--reverse", "--format=%h (%s)",
+                                        f"{state.head}..HEAD").splitlines()
     if commit:
         subject = git(root, "log", "-1", "--format=%s", commit)
         message = (f"{what} {how} after datalad had recorded it: commit {commit[:8]} "

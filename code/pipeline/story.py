@@ -70,10 +70,10 @@ class Story:
         stages.require_clean(self.root)  # datalad's own refusal names no fix
         # Written down like a stage's run: an interrupt leaves the records already recomputed
         # and undoes the one cut short, so that the story continues from a clean dataset.
-        state = recovery.begin(self.root, "rerun", history.executed_notebooks(records[-1])[0],
-                               outputs, stages.FAILED_DIR, what=f"the rerun of {replayed}")
         on = f" on branch {branch}" if branch else ""  # an interrupt leaves the dataset there
-        with stages.settled(self.root, state, f"The rerun of {replayed}{on}"):
+        state = recovery.begin(self.root, "rerun", history.executed_notebooks(records[-1])[0],
+                               outputs, stages.FAILED_DIR, what=f"the rerun of {replayed}{on}")
+        with stages.settled(self.root, state):
             commands.run(["datalad", "rerun", *new_branch, "-m", message, replayed],
                          cwd=self.root)
 
