@@ -62,13 +62,18 @@ def ignored_paths(root: Path) -> list[str]:
                        "--directory", "-z", any_owner=True)
 
 
-def subdatasets(root: Path) -> list[str]:
-    """Installed subdatasets (in .gitmodules, with a .git of their own): read from .gitmodules,
-    not from the index, whose size grows with the dataset."""
+def registered_subdatasets(root: Path) -> list[str]:
+    """The subdatasets .gitmodules names: read from it, not from the index, whose size grows
+    with the dataset."""
     listed = git.listing(root, "config", "--file", ".gitmodules", "--null", "--get-regexp",
                          r"^submodule\..*\.path$")
-    paths = [entry.split("\n", 1)[1] for entry in listed if "\n" in entry]
-    return [path for path in paths if os.path.lexists(root / path / ".git")]
+    return [entry.split("\n", 1)[1] for entry in listed if "\n" in entry]
+
+
+def subdatasets(root: Path) -> list[str]:
+    """Installed subdatasets (registered, with a .git of their own)."""
+    return [path for path in registered_subdatasets(root)
+            if os.path.lexists(root / path / ".git")]
 
 
 def ignored_in(root: Path, folders) -> list[str]:

@@ -14,6 +14,7 @@ import string
 from pathlib import Path, PurePosixPath
 
 import yaml
+from container import sandbox
 from imageclf.classifiers import out_of_range
 
 from . import recovery, schema
@@ -193,8 +194,7 @@ def _allowed_in_dataset(target: Path, top: Path) -> bool:
 def require_output_outside_subdatasets(root: Path, relative: str) -> None:
     """A subdataset (data/raw) is another dataset, read-only to runs: an output there would
     fail after the whole run, when the notebook writes it."""
-    listed = git(root, "config", "-f", ".gitmodules", "--get-regexp", r"\.path$")
-    for subdataset in (line.split(" ", 1)[1] for line in listed.splitlines() if " " in line):
+    for subdataset in sandbox.registered_subdatasets(root):
         if PurePosixPath(relative).is_relative_to(subdataset):
             raise StageError(f"The output {relative} lies in the subdataset {subdataset}, which "
                              "runs only read: name a path in this dataset, such as "
