@@ -28,14 +28,13 @@ USES = {
     "ridge": ("C",),
 }
 KNOBS = ("max_iter", "n_estimators", "C")
-# What scikit-learn accepts for each knob: refused before a run instead of by its traceback.
-LEAST = {"max_iter": ("at least 1", 1), "n_estimators": ("at least 1", 1)}
 
 
 def out_of_range(name: str, value) -> str | None:
-    """What ``value`` of knob ``name`` must be, when it is not; None when it fits."""
-    if name in LEAST and isinstance(value, int) and value < LEAST[name][1]:
-        return LEAST[name][0]
+    """What ``value`` of knob ``name`` must be, when scikit-learn would refuse it (checked
+    before a run instead of by its traceback); None when it fits."""
+    if name in ("max_iter", "n_estimators") and isinstance(value, int) and value < 1:
+        return "at least 1"
     if name == "C" and isinstance(value, (int, float)) and not value > 0:
         return "above 0"
     return None
